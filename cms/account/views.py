@@ -1,0 +1,76 @@
+"""A person's own account: change password, create and revoke API tokens."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user
+from werkzeug.wrappers import Response
+
+from cms.access import signed_in
+from cms.account.forms import PasswordForm, RevokeForm, TokenForm
+from cms.errors import PanoledError
+from cms.extensions import db
+from cms.services.accounts import change_password
+from cms.services.audit import Actor
+from cms.services.tokens import create_token, revoke_token
+from cms.web import flash_error
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+def _page(**extra: object) -> str:
+    return render_template(
+        "account/index.html", password_form=extra.pop("password_form", PasswordForm()),
+        token_form=extra.pop("token_form", TokenForm()), revoke_form=RevokeForm(),
+        tokens=sorted(current_user.tokens, key=lambda t: t.created_at, reverse=True), **extra,
+    )
+
+
+@bp.route("/")
+@signed_in
+def index() -> str:
+    return _page()
+
+
+@bp.route("/password", methods=["POST"])
+@signed_in
+def password() -> str | Response:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data or "", form.new.data or "", current_app.config["PANOLED"].security)
+            db.session.commit()
+        except PanoledError as error:
+            db.session.rollback()
+            flash_error(error)
+        else:
+            login_user(current_user)  # keep this session; every other one is now signed out
+            flash(_("Password changed. Other sessions were signed out."), "success")
+            return redirect(url_for("account.index"))
+    return _page(password_form=form)
+
+
+@bp.route("/tokens", methods=["POST"])
+@signed_in
+def new_token() -> str | Response:
+    form = TokenForm()
+    if form.validate_on_submit():
+        try:
+            _token, plain = create_token(current_user, form.name.data or "", Actor.of(current_user))
+            db.session.commit()
+        except PanoledError as error:
+            db.session.rollback()
+            flash_error(error)
+        else:
+            return _page(new_token=plain)
+    return _page(token_form=form)
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@signed_in
+def revoke(token_id: int) -> Response:
+    if RevokeForm().validate_on_submit():
+        revoke_token(token_id, current_user, Actor.of(current_user))
+        db.session.commit()
+        flash(_("Token revoked."), "success")
+    return redirect(url_for("account.index"))

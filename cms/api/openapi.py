@@ -1,0 +1,150 @@
+"""The OpenAPI 3.1 document for /api/v1/. A test checks it lists exactly the routes that exist."""
+from __future__ import annotations
+
+from typing import Any
+
+from cms.access import public
+from cms.api import openapi_bp
+from cms.models import CAMPAIGN_STATUSES
+from cms.services.channels import CHANNELS
+
+ERROR = {"$ref": "#/components/responses/Error"}
+NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _op(summary: str, ok: dict[str, Any], *, status: str = "200", body: dict[str, Any] | None = None,
+        params: list[dict[str, Any]] | None = None, roles: str = "any role") -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "description": f"Roles: {roles}.",
+        "responses": {status: ok, "400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "422": ERROR},
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": body}
+    if params:
+        operation["parameters"] = params
+    return operation
+
+
+ID = [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+
+CAMPAIGN_INPUT = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "maxLength": 2000},
+        "plan_id": {"type": ["integer", "null"]},
+        "number": {"type": ["integer", "null"], "minimum": 1},
+        "lead_unit": {"type": ["string", "null"]},
+        "partner_units": {"type": "array", "items": {"type": "string"}},
+        "form_text": {"type": "string"},
+        "channels": {"type": "array", "items": {"enum": list(CHANNELS)}},
+        "period_text": {"type": "string", "maxLength": 300},
+        "period_start": NULLABLE_DATE,
+        "period_end": NULLABLE_DATE,
+        "description": {"type": "string"},
+    },
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Panoled API",
+        "version": "1",
+        "description": "Plans and campaigns of the communications plan. Authenticate with "
+        "`Authorization: Bearer <token>`; tokens are created on the account page.",
+    },
+    "servers": [{"url": "/"}],
+    "security": [{"bearer": []}],
+    "paths": {
+        "/api/v1/me": {"get": _op("The token's owner", _json(_ref("User")))},
+        "/api/v1/users": {
+            "get": _op("List accounts", _json({"type": "object", "properties": {"users": {"type": "array", "items": _ref("User")}}}), roles="admin"),
+            "post": _op("Create an account", _json(_ref("User"), "Created"), status="201", roles="admin", body={"application/json": {"schema": {
+                "type": "object", "required": ["email", "role", "password"],
+                "properties": {"email": {"type": "string"}, "role": {"enum": ["admin", "editor", "approver", "operator", "auditor"]},
+                               "password": {"type": "string", "minLength": 12}, "display_name": {"type": "string"}},
+            }}}),
+        },
+        "/api/v1/plans": {"get": _op("List plans", _json({"type": "object", "properties": {"plans": {"type": "array", "items": _ref("Plan")}}}))},
+        "/api/v1/plans/{plan_id}": {"get": _op("One plan", _json(_ref("Plan")), params=[
+            {"name": "plan_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+        "/api/v1/plans/import": {"post": _op(
+            "Import a plan file (.docx, .xlsx, .csv, .tsv, .txt); dry_run=true previews", _json(_ref("ImportSummary")),
+            roles="editor, admin", body={"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}, "number": {"type": "string"},
+                               "dry_run": {"type": "string", "enum": ["true", "false"]}},
+            }}})},
+        "/api/v1/campaigns": {
+            "get": _op("List campaigns", _json({"type": "object", "properties": {"campaigns": {"type": "array", "items": _ref("Campaign")}}}),
+                       params=[
+                           {"name": "plan_id", "in": "query", "schema": {"type": "integer"}},
+                           {"name": "status", "in": "query", "schema": {"enum": list(CAMPAIGN_STATUSES)}},
+                           {"name": "channel", "in": "query", "schema": {"enum": list(CHANNELS)}},
+                           {"name": "q", "in": "query", "schema": {"type": "string"}},
+                       ]),
+            "post": _op("Create a campaign by hand", _json(_ref("Campaign"), "Created"), status="201", roles="editor, admin",
+                        body={"application/json": {"schema": CAMPAIGN_INPUT | {"required": ["title"]}}}),
+        },
+        "/api/v1/campaigns/{campaign_id}": {
+            "get": _op("One campaign, with the status changes the caller may make", _json(_ref("Campaign")), params=ID),
+            "patch": _op("Edit a campaign", _json(_ref("Campaign")), params=ID, roles="editor, admin",
+                         body={"application/json": {"schema": CAMPAIGN_INPUT}}),
+        },
+        "/api/v1/campaigns/{campaign_id}/transitions": {"post": _op(
+            "Change the status (draft → planned → approved → running → done → accepted)", _json(_ref("Campaign")),
+            params=ID, roles="depends on the step: approver approves and accepts, editor plans and runs",
+            body={"application/json": {"schema": {"type": "object", "required": ["to"], "properties": {
+                "to": {"enum": list(CAMPAIGN_STATUSES)}, "note": {"type": "string", "maxLength": 1000}}}}})},
+        "/api/v1/campaigns/{campaign_id}/history": {"get": _op("Who changed what and when", _json({
+            "type": "object", "properties": {"history": {"type": "array", "items": {"type": "object", "properties": {
+                "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
+                "action": {"type": "string"}, "details": {"type": "object"}}}}}}), params=ID)},
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "responses": {"Error": _json({"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}, "Error with a stable code")},
+        "schemas": {
+            "User": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "email": {"type": "string"}, "display_name": {"type": "string"},
+                "role": {"type": "string"}, "active": {"type": "boolean"}}},
+            "Plan": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "number": {"type": "string"}, "title": {"type": "string"},
+                "issuing_body": {"type": "string"}, "issued_on": NULLABLE_DATE, "place": {"type": "string"},
+                "basis": {"type": "string"}, "year": {"type": ["integer", "null"]}, "campaign_count": {"type": "integer"}}},
+            "Campaign": {"type": "object", "required": [
+                "id", "number", "title", "lead_unit", "partner_units", "channels", "period_text", "period_start", "period_end", "status"],
+                "properties": {
+                    "id": {"type": "integer"}, "plan_id": {"type": ["integer", "null"]}, "plan_number": {"type": ["string", "null"]},
+                    "number": {"type": ["integer", "null"]}, "title": {"type": "string"}, "lead_unit": {"type": ["string", "null"]},
+                    "partner_units": {"type": "array", "items": {"type": "string"}},
+                    "form_text": {"type": "string"}, "channels": {"type": "array", "items": {"enum": list(CHANNELS)}},
+                    "period_text": {"type": "string"}, "period_start": NULLABLE_DATE, "period_end": NULLABLE_DATE,
+                    "period_flagged": {"type": "boolean", "description": "the period phrase could not be read; a person must set the dates"},
+                    "description": {"type": "string"}, "status": {"enum": list(CAMPAIGN_STATUSES)},
+                    "allowed_transitions": {"type": "array", "items": {"enum": list(CAMPAIGN_STATUSES)}},
+                    "changes": {"type": "object"}}},
+            "ImportSummary": {"type": "object", "properties": {
+                "dry_run": {"type": "boolean"}, "plan_id": {"type": "integer"}, "plan_number": {"type": "string"},
+                "plan_exists": {"type": "boolean"}, "created": {"type": "integer"}, "updated": {"type": "integer"},
+                "unchanged": {"type": "integer"}, "flagged": {"type": "array", "items": {"type": "integer"}},
+                "missing_numbers": {"type": "array", "items": {"type": "integer"}}}},
+        },
+    },
+}
+
+
+@openapi_bp.get("/openapi.json")
+@public
+def document() -> dict[str, Any]:
+    return DOCUMENT

@@ -1,0 +1,269 @@
+"""The `panoled` command: a Flask CLI group. Every command has --help.
+
+Domain errors become a one-line message and exit status 1; no tracebacks.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from cms.config import ROLES, load_config
+from cms.errors import ConfigError, PanoledError
+
+DEMO_PLAN = Path(__file__).resolve().parent / "demo" / "ke-hoach-81-KH-STNMT-2024.txt"
+DEMO_ADMIN = "admin@panoled.local"
+
+
+def _create_app() -> Flask:
+    from cms import create_app
+
+    try:
+        return create_app(load_config())
+    except ConfigError as error:
+        raise click.ClickException(f"configuration: {error}") from None
+
+
+def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PanoledError as error:
+            from cms.extensions import db
+
+            db.session.rollback()
+            raise click.ClickException(f"{error} [{error.code}]") from None
+
+    return wrapper
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, load_dotenv=False, set_debug_flag=False)
+def main() -> None:
+    """Panoled: campaign content manager and LED-board scheduler."""
+
+
+def _settings() -> Any:
+    return current_app.config["PANOLED"]
+
+
+@main.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database and the data and media folders (safe to repeat)."""
+    from cms.database import current_revision, upgrade
+    from cms.extensions import db
+
+    settings = _settings()
+    (settings.data_dir / "media").mkdir(parents=True, exist_ok=True)
+    before = current_revision(db.engine)
+    upgrade(db.engine)
+    after = current_revision(db.engine)
+    where = db.engine.url.render_as_string(hide_password=True)
+    state = "created" if before is None else ("upgraded" if before != after else "already up to date")
+    click.echo(f"database {where}: {state} (revision {after})")
+    click.echo(f"data folder {settings.data_dir}")
+
+
+@main.group("user")
+def user_group() -> None:
+    """Accounts."""
+
+
+@user_group.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What the person may do.")
+@click.option("--name", "display_name", default="", help="The person's name, shown in the history.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@with_appcontext
+@friendly_errors
+def user_add(email: str, role: str, display_name: str, password_stdin: bool) -> None:
+    """Create an account. The password is asked for (or read with --password-stdin)."""
+    from cms.extensions import db
+    from cms.services.accounts import NewAccount, create_user
+    from cms.services.audit import Actor
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = create_user(NewAccount(email=email, role=role, password=password, display_name=display_name),
+                       _settings().security, Actor.command_line())
+    db.session.commit()
+    click.echo(f"created {user.email} ({user.role})")
+
+
+@user_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+def user_list(as_json: bool) -> None:
+    """List accounts."""
+    from cms.api.users import describe_user
+    from cms.services.accounts import list_users
+
+    users = [describe_user(u) for u in list_users()]
+    if as_json:
+        click.echo(json.dumps({"users": users}, ensure_ascii=False, indent=2))
+        return
+    for user in users:
+        click.echo(f"{user['id']:>4}  {user['role']:<9} {'active' if user['active'] else 'inactive':<8} {user['email']}")
+
+
+@main.group("token")
+def token_group() -> None:
+    """API tokens."""
+
+
+@token_group.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="What the token is for.")
+@with_appcontext
+@friendly_errors
+def token_create(email: str, name: str) -> None:
+    """Create an API token for an account; it is printed once and never shown again."""
+    from cms.errors import NotFound
+    from cms.extensions import db
+    from cms.services.accounts import find_user
+    from cms.services.audit import Actor
+    from cms.services.tokens import create_token
+
+    user = find_user(email)
+    if user is None:
+        raise NotFound("No account for %(email)s.", code="user_not_found", email=email)
+    _token, plain = create_token(user, name, Actor.command_line())
+    db.session.commit()
+    click.echo(plain)
+
+
+@main.group("plan")
+def plan_group() -> None:
+    """Yearly communications plans."""
+
+
+@plan_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--number", default=None, help="The plan number, when the file does not state it (e.g. 81/KH-STNMT).")
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@with_appcontext
+@friendly_errors
+def plan_import(file: Path, number: str | None, dry_run: bool, as_json: bool) -> None:
+    """Import a plan: .docx, .xlsx, .csv, .tsv or the plain-text export. Re-importing updates."""
+    from cms.services.audit import Actor
+    from cms.services.plan_import import apply_import, heading_of, preview_import
+    from cms.services.plan_reader import read_plan
+
+    settings = _settings()
+    with file.open("rb") as fh:
+        data = fh.read(settings.imports.max_bytes + 1)
+    document = read_plan(data, file.name, max_bytes=settings.imports.max_bytes)
+    heading = heading_of(document, number, settings.organisation.name)
+    if dry_run:
+        preview = preview_import(document, heading)
+        summary = {"dry_run": True, "plan_number": heading.number, "created": preview.count("create"),
+                   "updated": preview.count("update"), "unchanged": preview.count("unchanged"),
+                   "flagged": [r.number for r in preview.flagged], "missing_numbers": list(preview.missing_numbers)}
+    else:
+        summary = {"dry_run": False, **apply_import(document, heading, Actor.command_line(), file.name).as_dict()}
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    verb = "would be" if dry_run else "were"
+    click.echo(f"plan {summary['plan_number']}: {summary['created']} campaigns {verb} created, "
+               f"{summary['updated']} updated, {summary['unchanged']} unchanged")
+    if summary["flagged"]:
+        click.echo("periods to check by hand (not understood): tasks " + ", ".join(map(str, summary["flagged"])))
+    if summary["missing_numbers"]:
+        click.echo("in the database but not in this file (left as they are): tasks " + ", ".join(map(str, summary["missing_numbers"])))
+
+
+@main.group("campaign")
+def campaign_group() -> None:
+    """Campaigns."""
+
+
+@campaign_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list with the keys of the API.")
+@click.option("--plan", "plan_number", default=None, help="Only this plan (by number, e.g. 81/KH-STNMT).")
+@with_appcontext
+@friendly_errors
+def campaign_list(as_json: bool, plan_number: str | None) -> None:
+    """List campaigns in plan order."""
+    from sqlalchemy import select
+
+    from cms.errors import NotFound
+    from cms.extensions import db
+    from cms.models import Plan
+    from cms.services.campaigns import CampaignFilter, describe, list_campaigns
+
+    plan_id = None
+    if plan_number:
+        plan_id = db.session.scalar(select(Plan.id).where(Plan.number == plan_number))
+        if plan_id is None:
+            raise NotFound("No plan numbered %(number)s.", code="plan_not_found", number=plan_number)
+    campaigns = [describe(c) for c in list_campaigns(CampaignFilter(plan_id=plan_id))]
+    if as_json:
+        click.echo(json.dumps(campaigns, ensure_ascii=False, indent=2))
+        return
+    for c in campaigns:
+        period = f"{c['period_start'] or '?'}..{c['period_end'] or '?'}" if not c["period_flagged"] else "CHECK PERIOD"
+        click.echo(f"{c['id']:>4} {c['number'] or '-':>3} {c['status']:<9} {period:<23} {c['title'][:70]}")
+
+
+@main.command("run")
+@click.option("--host", default=None, help="Address to listen on (default: [web] host).")
+@click.option("--port", type=int, default=None, help="Port (default: [web] port).")
+@with_appcontext
+def run_command(host: str | None, port: int | None) -> None:
+    """Serve the web app alone with Flask's server (use gunicorn in production)."""
+    _serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+
+
+def _serve(app: Flask, host: str | None, port: int | None) -> None:
+    from werkzeug.serving import run_simple
+
+    settings = app.config["PANOLED"]
+    host, port = host or settings.web.host, port or settings.web.port
+    click.echo(f"Panoled is at http://{host}:{port}/  (Ctrl+C stops it)")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command("demo")
+@click.option("--host", default=None, help="Address to listen on (default: [web] host).")
+@click.option("--port", type=int, default=None, help="Port (default: [web] port).")
+@click.option("--no-serve", is_flag=True, help="Prepare the demo and exit without serving.")
+@click.pass_context
+@with_appcontext
+@friendly_errors
+def demo_command(ctx: click.Context, host: str | None, port: int | None, no_serve: bool) -> None:
+    """Set up a demo: init, import the 2024 plan, an admin with a fresh password, then serve."""
+    from cms.extensions import db
+    from cms.services.accounts import NewAccount, create_user, find_user, generate_password, set_password
+    from cms.services.audit import Actor
+
+    ctx.invoke(init_command)
+    ctx.invoke(plan_import, file=DEMO_PLAN, number=None, dry_run=False, as_json=False)
+    password = generate_password()
+    actor, policy = Actor.command_line(), _settings().security
+    admin = find_user(DEMO_ADMIN)
+    if admin is None:
+        create_user(NewAccount(email=DEMO_ADMIN, role="admin", password=password, display_name="Demo admin"), policy, actor)
+    else:
+        set_password(admin, password, policy, actor)
+        admin.active = True
+    db.session.commit()
+    settings = _settings()
+    click.echo("")
+    click.echo(f"  Sign in at http://{host or settings.web.host}:{port or settings.web.port}/login")
+    click.echo(f"  e-mail:   {DEMO_ADMIN}")
+    click.echo(f"  password: {password}   (new at every start; shown only here)")
+    click.echo("")
+    if not no_serve:
+        _serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]

@@ -1,0 +1,263 @@
+"""Configuration: `config.toml` (or the file named by PANOLED_CONFIG) read with
+tomllib into frozen dataclasses, then overridden by PANOLED_<SECTION>__<KEY>
+environment variables.
+
+Unknown sections and keys, and values of the wrong type, are errors that name the
+key: a typo in a production config must not silently fall back to a default.
+Nothing here runs at import time; `load_config()` is called by the app factory
+and the CLI.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cms.errors import ConfigError
+
+ENV_PREFIX = "PANOLED_"
+CONFIG_ENV = "PANOLED_CONFIG"
+ROLES = ("admin", "editor", "approver", "operator", "auditor")
+
+
+@dataclass(frozen=True)
+class OrganisationConfig:
+    name: str = "Sở Tài nguyên và Môi trường"
+    short_name: str = "STNMT"
+    province: str = ""
+    logo: str = ""
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    secret_key: str = ""
+    https: bool = False
+    default_locale: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    session_hours: int = 12
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = ""
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    data_dir: str = "var"
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    password_min_length: int = 12
+    login_window_minutes: int = 15
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 30
+
+
+@dataclass(frozen=True)
+class ImportsConfig:
+    max_bytes: int = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Config:
+    organisation: OrganisationConfig = field(default_factory=OrganisationConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    imports: ImportsConfig = field(default_factory=ImportsConfig)
+    source: str = ""  # the file this was read from, for messages
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.storage.data_dir)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'panoled.sqlite3'}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.web.timezone)
+
+
+SECTIONS: dict[str, type] = {
+    "organisation": OrganisationConfig,
+    "web": WebConfig,
+    "database": DatabaseConfig,
+    "storage": StorageConfig,
+    "security": SecurityConfig,
+    "imports": ImportsConfig,
+}
+
+
+def default_config_path() -> Path:
+    """The repository's config.toml when run from a checkout, else ./config.toml."""
+    here = Path(__file__).resolve().parent.parent / "config.toml"
+    return here if here.exists() else Path.cwd() / "config.toml"
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Config:
+    """Read the file, apply environment then explicit overrides, validate, resolve paths."""
+    environ = os.environ if environ is None else environ
+    config_path = Path(path or environ.get(CONFIG_ENV) or default_config_path())
+    raw = _read_toml(config_path) if config_path.exists() else {}
+    if path is not None and not config_path.exists():
+        raise ConfigError(f"configuration file {config_path} does not exist")
+    merged = _merge_env(raw, environ)
+    for section, values in (overrides or {}).items():
+        merged.setdefault(section, {}).update(values)
+    config = _build(merged, str(config_path))
+    return _resolve_paths(config, config_path.resolve().parent)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def _merge_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for section, values in raw.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"[{section}] must be a table of keys, not a single value")
+        merged[section] = dict(values)
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        section, sep, key = name[len(ENV_PREFIX):].partition("__")
+        if not sep or not key:
+            raise ConfigError(f"environment variable {name}: expected PANOLED_<SECTION>__<KEY>")
+        merged.setdefault(section.lower(), {})[key.lower()] = _EnvValue(name, value)
+    return merged
+
+
+@dataclass(frozen=True)
+class _EnvValue:
+    """A string from the environment, converted to the field's type on build."""
+
+    name: str
+    text: str
+
+
+def _build(merged: dict[str, dict[str, Any]], source: str) -> Config:
+    sections: dict[str, Any] = {}
+    for section, values in merged.items():
+        cls = SECTIONS.get(section)
+        if cls is None:
+            raise ConfigError(f"unknown configuration section [{section}] (known: {', '.join(SECTIONS)})")
+        hints = get_type_hints(cls)
+        kwargs = {}
+        for key, value in values.items():
+            if key not in hints:
+                raise ConfigError(f"unknown configuration key {section}.{key} (known: {', '.join(hints)})")
+            kwargs[key] = _convert(f"{section}.{key}", hints[key], value)
+        sections[section] = cls(**kwargs)
+    config = Config(**sections, source=source)
+    _validate(config)
+    return config
+
+
+def _convert(where: str, kind: type, value: Any) -> Any:
+    if isinstance(value, _EnvValue):
+        where = f"{value.name} ({where})"
+        value = _from_text(where, kind, value.text)
+    if kind is bool and isinstance(value, bool):
+        return value
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind is str and isinstance(value, str):
+        return value
+    raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
+
+
+def _from_text(where: str, kind: type, text: str) -> Any:
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{where}: expected true or false, got {text!r}")
+    if kind is int:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise ConfigError(f"{where}: expected a whole number, got {text!r}") from None
+    return text
+
+
+def _validate(config: Config) -> None:
+    checks = [
+        (1 <= config.web.port <= 65535, "web.port", "must be between 1 and 65535"),
+        (config.web.default_locale in {"vi", "en"}, "web.default_locale", "must be vi or en"),
+        (config.web.session_hours >= 1, "web.session_hours", "must be at least 1"),
+        (config.security.password_min_length >= 12, "security.password_min_length", "must be at least 12"),
+        (config.security.login_window_minutes >= 1, "security.login_window_minutes", "must be at least 1"),
+        (config.security.login_max_failures_per_account >= 1, "security.login_max_failures_per_account", "must be at least 1"),
+        (config.security.login_max_failures_per_ip >= 1, "security.login_max_failures_per_ip", "must be at least 1"),
+        (config.imports.max_bytes >= 1024, "imports.max_bytes", "must be at least 1024"),
+        (bool(config.storage.data_dir.strip()), "storage.data_dir", "must not be empty"),
+        (bool(config.organisation.name.strip()), "organisation.name", "must not be empty"),
+    ]
+    for ok, key, problem in checks:
+        if not ok:
+            raise ConfigError(f"{key} {problem}")
+    try:
+        ZoneInfo(config.web.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"web.timezone: unknown time zone {config.web.timezone!r}") from None
+    url = config.database.url
+    if url and not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise ConfigError(f"database.url: only sqlite:/// and postgresql:// are supported, got {url.split(':')[0]}:")
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    """Relative paths are relative to the config file, not to wherever the command ran."""
+    data_dir = Path(config.storage.data_dir)
+    if not data_dir.is_absolute():
+        data_dir = base / data_dir
+    url = config.database.url
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return dataclasses.replace(
+        config,
+        storage=dataclasses.replace(config.storage, data_dir=str(data_dir)),
+        database=dataclasses.replace(config.database, url=url),
+    )
+
+
+def secret_key(config: Config) -> str:
+    """The configured secret key, else one generated once into the data folder (mode 0600)."""
+    if config.web.secret_key:
+        return config.web.secret_key
+    path = config.data_dir / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race; use its key
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,46 @@
+"""Words shown for stored codes (channels, statuses, roles), in the user's language."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+CHANNEL_LABELS = {
+    "panoled": _l("Panoled LED boards"),
+    "website": _l("Website"),
+    "press": _l("Press, radio and TV"),
+    "social": _l("Social media"),
+    "videoclip": _l("Videoclips"),
+    "poster": _l("Posters"),
+    "banner": _l("Banners"),
+    "conference": _l("Conferences"),
+    "training": _l("Training"),
+    "event": _l("Events"),
+}
+
+STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "planned": _l("Planned"),
+    "approved": _l("Approved"),
+    "running": _l("Running"),
+    "done": _l("Done"),
+    "accepted": _l("Accepted"),
+}
+
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "editor": _l("Editor (comms staff)"),
+    "approver": _l("Approver"),
+    "operator": _l("Screen operator"),
+    "auditor": _l("Auditor"),
+}
+
+
+def channel_label(code: str) -> str:
+    return str(CHANNEL_LABELS.get(code, code))
+
+
+def status_label(code: str) -> str:
+    return str(STATUS_LABELS.get(code, code))
+
+
+def role_label(code: str) -> str:
+    return str(ROLE_LABELS.get(code, code))

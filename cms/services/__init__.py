@@ -1,0 +1,1 @@
+"""Domain operations shared by the web UI, the API, the CLI and the scheduler."""

@@ -1,0 +1,111 @@
+"""Blueprints, error pages and template helpers."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, flash, jsonify, render_template, request
+from flask_babel import format_date, format_datetime, gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from cms.access import is_api_request, user_has_role
+from cms.errors import PanoledError
+from cms.labels import channel_label, role_label, status_label
+
+
+def init_app(app: Flask) -> None:
+    from cms.account.views import bp as account_bp
+    from cms.admin.views import bp as admin_bp
+    from cms.api import bp as api_bp
+    from cms.api import openapi_bp
+    from cms.auth.views import bp as auth_bp
+    from cms.campaigns.views import bp as campaigns_bp
+    from cms.plans.views import bp as plans_bp
+    from cms.extensions import csrf
+
+    for blueprint in (auth_bp, campaigns_bp, plans_bp, account_bp, admin_bp, openapi_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)  # bearer tokens only, never the session cookie: see cms.access
+    app.register_blueprint(api_bp)
+
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(PanoledError, _domain_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.jinja_env.globals.update(
+        has_role=user_has_role, org=lambda: app.config["PANOLED"].organisation,
+        status_label=status_label, channel_label=channel_label, role_label=role_label,
+    )
+    app.jinja_env.filters.update(local_date=_local_date, local_datetime=_local_datetime)
+
+
+def flash_error(error: PanoledError) -> None:
+    flash(translated(error), "error")
+
+
+def translated(error: PanoledError) -> str:
+    """The error's message in the user's language, with its parameters filled in."""
+    return gettext(error.message, **error.params)
+
+
+def _local_date(value: date | None) -> str:
+    return format_date(value, "dd/MM/yyyy") if value else "—"
+
+
+def _local_datetime(value: datetime | None) -> str:
+    return format_datetime(value, "dd/MM/yyyy HH:mm") if value else "—"
+
+
+def _api_error(status: int, code: str, message: str, **extra: Any) -> Any:
+    response = jsonify(error={"code": code, "message": message, **extra})
+    response.status_code = status
+    return response
+
+
+def _csrf_error(error: CSRFError) -> Any:
+    if is_api_request():
+        return _api_error(400, "csrf_failed", error.description)
+    return render_template("error.html", status=400, message=gettext(
+        "The form expired or was sent from another site. Go back, reload the page and try again."
+    )), 400
+
+
+def _http_error(error: HTTPException) -> Any:
+    status = error.code or 500
+    if is_api_request():
+        return _api_error(status, (error.name or "error").lower().replace(" ", "_"), error.description or "")
+    messages = {
+        403: gettext("Your role does not allow this page."),
+        404: gettext("This page does not exist."),
+        405: gettext("This action is not available here."),
+        413: gettext("The file is too large."),
+    }
+    return render_template("error.html", status=status, message=messages.get(status, error.name)), status
+
+
+def _domain_error(error: PanoledError) -> Any:
+    from cms.extensions import db
+
+    db.session.rollback()
+    if is_api_request():
+        return _api_error(error.http_status, error.code, str(error))
+    return render_template("error.html", status=error.http_status, message=translated(error)), error.http_status
+
+
+def _unexpected_error(error: Exception) -> Any:
+    from flask import current_app
+
+    from cms.extensions import db
+
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    db.session.rollback()
+    current_app.logger.exception("unexpected error on %s %s", request.method, request.path)
+    if current_app.testing and current_app.config.get("PROPAGATE_EXCEPTIONS"):
+        raise error
+    if is_api_request():
+        return _api_error(500, "internal_error", "Something went wrong on the server; it has been logged.")
+    return render_template("error.html", status=500, message=gettext(
+        "Something went wrong on the server. It has been logged; try again later."
+    )), 500
