@@ -90,8 +90,7 @@ def build_docx(rows: Sequence[Row], head: Sequence[str] = (), *, headers: Sequen
             document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         table = document.add_table(rows=0, cols=len(headers))
         for cells in [list(headers), *chunk]:
-            row_cells_ = table.add_row().cells
-            for cell, text in zip(row_cells_, cells):
+            for cell, text in zip(table.add_row().cells, cells):
                 cell.text = text
     out = io.BytesIO()
     document.save(out)

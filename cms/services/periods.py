@@ -7,7 +7,7 @@ span. It never guesses: a phrase is either read completely by the small grammar
 below, or kept verbatim and flagged (``understood=False``) for a person to date.
 
 Grammar, on text that has been NFC-normalised, case-folded, had its dashes unified,
-its whitespace collapsed and its trailing '.', ';' or ',' removed::
+its whitespace collapsed and one trailing '.' or ';' removed::
 
     phrase := [prefix] atom (separator atom)*
     prefix := "từ" | "trong" | "trước" | "chậm nhất"
@@ -113,7 +113,11 @@ def _normalise(text: str) -> str:
     folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
     # "ð" (eth) is a common look-alike of "đ" in text pasted from old fonts.
     collapsed = " ".join(folded.translate(_DASHES).split())
-    return collapsed.rstrip(" .;,")
+    # One closing '.' or ';' is just how list items end; "..." or a trailing comma
+    # suggests the cell was cut short, so those are left to fail and be flagged.
+    if collapsed.endswith((".", ";")) and not collapsed.endswith(".."):
+        collapsed = collapsed[:-1].rstrip()
+    return collapsed
 
 
 def _read(phrase: str) -> tuple[date | None, date | None] | None:

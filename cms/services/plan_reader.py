@@ -501,7 +501,7 @@ def _read_header(rows: Sequence[Sequence[str]], at: int) -> tuple[dict[str, int]
         body += 1
     missing = [COLUMN_NAMES[field] for field in REQUIRED_FIELDS if field not in columns]
     if missing:
-        raise PlanReadError("The plan table has no column %(columns)s.", code="plan_missing_columns",
+        raise PlanReadError("The plan table is missing these columns: %(columns)s.", code="plan_missing_columns",
                             columns=", ".join(missing))
     return columns, body
 

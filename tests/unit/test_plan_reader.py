@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
+import zipfile
 from datetime import date
 
 import docx
@@ -296,7 +297,6 @@ def test_corrupt_xlsx() -> None:
 
 def test_docx_that_is_a_zip_of_something_else() -> None:
     out = io.BytesIO()
-    import zipfile
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("hello.txt", "hi")
     assert error_code(out.getvalue(), "plan.docx") == "plan_corrupt"
@@ -304,7 +304,6 @@ def test_docx_that_is_a_zip_of_something_else() -> None:
 
 def test_docx_with_a_doctype_is_rejected() -> None:
     data = plan_files.build_docx([["1", "a", "b", "c", "d", "e"]])
-    import zipfile
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:

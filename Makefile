@@ -1,0 +1,43 @@
+# Panoled: `make run` starts the demo, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install dev translations extract-messages clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed translations
+
+dev: $(VENV)/.installed-dev translations
+
+# Compiled catalogues are build output: made from the .po files on every run.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -q -d cms/translations
+
+# For developers adding strings: refresh the catalogue template and the .po files.
+extract-messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -k PanoledError -k ValidationFailed -k NotFound \
+	  -k Forbidden -k Conflict -k PlanReadError -k WeakPassword -k TransitionNotAllowed -k InvalidCredentials \
+	  -k LoginThrottled -o cms/translations/messages.pot cms
+	$(BIN)/pybabel update -q -i cms/translations/messages.pot -d cms/translations
+
+run: install
+	$(BIN)/panoled demo
+
+test: dev
+	$(BIN)/python -m pytest -n auto -q
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis
