@@ -65,7 +65,8 @@ def check_password(password: str, email: str, policy: SecurityConfig) -> None:
     lowered = password.lower()
     core = lowered.strip("0123456789!@#$%^&*()_-+=.,;:?~ ")
     local_part = normalise_email(email).split("@")[0]
-    if lowered in _common_passwords() or core in _common_passwords() or (local_part and local_part in lowered):
+    # The e-mail name inside the password is the first thing an attacker tries.
+    if lowered in _common_passwords() or core in _common_passwords() or (len(local_part) >= 4 and local_part in lowered):
         raise WeakPassword("This password is too common or too easy to guess.", code="password_common")
     from zxcvbn import zxcvbn
 

@@ -168,7 +168,7 @@ def test_any_mix_of_keywords_gives_exactly_their_channels(
     chosen: list[tuple[str, str]], tag: str, nfd: bool
 ) -> None:
     text = ", ".join(f"{tag}{keyword}" for _, keyword in chosen)
-    text = unicodedata.normalize("NFD" if nfd else "NFC", text)
+    text = unicodedata.normalize("NFD", text) if nfd else unicodedata.normalize("NFC", text)
     expected = [channel for channel in CHANNELS if channel in {c for c, _ in chosen}]
     assert derive_channels(text) == expected
 
