@@ -24,14 +24,14 @@ dev: $(VENV)/.installed-dev translations
 
 # Compiled catalogues are build output: made from the .po files on every run.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d cms/translations
+	$(BIN)/pybabel -q compile -d cms/translations
 
 # For developers adding strings: refresh the catalogue template and the .po files.
 extract-messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -k PanoledError -k ValidationFailed -k NotFound \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k PanoledError -k ValidationFailed -k NotFound \
 	  -k Forbidden -k Conflict -k PlanReadError -k WeakPassword -k TransitionNotAllowed -k InvalidCredentials \
 	  -k LoginThrottled -o cms/translations/messages.pot cms
-	$(BIN)/pybabel update -q -i cms/translations/messages.pot -d cms/translations
+	$(BIN)/pybabel -q update -i cms/translations/messages.pot -d cms/translations
 
 run: install
 	$(BIN)/panoled demo

@@ -23,7 +23,7 @@ from cms.services.campaigns import (
     transition, update_campaign,
 )
 from cms.services.channels import CHANNELS
-from cms.services.units import list_units
+from cms.services.units import list_lead_units, list_units
 from cms.web import flash_error
 
 bp = Blueprint("campaigns", __name__)
@@ -50,7 +50,7 @@ def index() -> str:
     filters = _filters()
     return render_template(
         "campaigns/index.html", campaigns=list_campaigns(filters), filters=filters,
-        plans=plan_service.list_plans(), units=list_units(), statuses=CAMPAIGN_STATUSES, channels=CHANNELS,
+        plans=plan_service.list_plans(), units=list_lead_units(), statuses=CAMPAIGN_STATUSES, channels=CHANNELS,
     )
 
 

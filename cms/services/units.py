@@ -32,5 +32,19 @@ def unit_for(name: str) -> OrgUnit | None:
     return unit
 
 
+def sort_key(name: str) -> tuple[str, str]:
+    """Vietnamese reading order, near enough: letters first without their marks, then with."""
+    base = unicodedata.normalize("NFD", name.casefold().replace("đ", "d~"))
+    return "".join(ch for ch in base if not unicodedata.combining(ch)), name.casefold()
+
+
 def list_units() -> list[OrgUnit]:
-    return list(db.session.scalars(select(OrgUnit).order_by(OrgUnit.name)))
+    return sorted(db.session.scalars(select(OrgUnit)), key=lambda unit: sort_key(unit.name))
+
+
+def list_lead_units() -> list[OrgUnit]:
+    """Units that lead at least one campaign: the ones worth filtering by."""
+    from cms.models import Campaign
+
+    query = select(OrgUnit).where(OrgUnit.id.in_(select(Campaign.lead_unit_id)))
+    return sorted(db.session.scalars(query), key=lambda unit: sort_key(unit.name))

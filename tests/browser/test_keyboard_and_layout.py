@@ -103,19 +103,19 @@ def test_every_field_has_a_label(page: Any, live_server: str, accounts: Any, imp
     expect(page.locator("#title")).to_be_visible()
     expect(page.locator('input[type="checkbox"][name="channels"]').first).to_be_visible()
     checked["campaign edit"] = page.evaluate(UNLABELLED_FIELDS)
+    page.wait_for_load_state("load")
     page.screenshot(path=str(screenshots / "campaign-edit-vi.png"), full_page=True)
 
     assert checked == {name: [] for name in checked}
 
 
 @pytest.mark.parametrize("path", [
-    pytest.param("/", marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-        "App bug: the 'Lead unit' filter (#f-unit, campaigns/_filters.html) lists every org unit, "
-        "coordinating units included; the longest option is a ~140-character sentence and the select "
-        "grows to ~1180px, so the page scrolls sideways at 390px. Remove this xfail once fixed."))),
+    "/",
     "/campaigns/timeline",
     "/campaigns/3",
     "/plans/import",
+    "/account/",
+    "/admin/users",
 ])
 def test_no_sideways_scrolling_on_a_phone(browser: Any, live_server: str, accounts: Any, imported_plan: Any,
                                           screenshots: Path, path: str) -> None:

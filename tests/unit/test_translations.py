@@ -53,9 +53,11 @@ def _makefile_keywords() -> list[str]:
     text = (REPO / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
     recipe = re.search(r"^extract-messages:.*\n((?:\t.*\n?)+)", text, re.MULTILINE)
     assert recipe, "the Makefile has no extract-messages target"
-    extract = next(line for line in recipe.group(1).splitlines() if "pybabel extract" in line)
-    words = shlex.split(extract)
-    return [words[i + 1] for i, word in enumerate(words[:-1]) if word == "-k"]
+    for line in recipe.group(1).splitlines():
+        words = shlex.split(line)
+        if any(word.endswith("pybabel") for word in words) and "extract" in words:
+            return [words[i + 1] for i, word in enumerate(words[:-1]) if word in ("-k", "--keyword")]
+    raise AssertionError("the extract-messages recipe has no `pybabel extract` command")
 
 
 def _method_map() -> tuple[list[tuple[str, str]], dict[str, dict[str, str]]]:
