@@ -44,9 +44,15 @@ def flash_error(error: PanoledError) -> None:
     flash(translated(error), "error")
 
 
+# Parameters that hold stored codes are shown with their words, not the code.
+_PARAM_LABELS = {"from": status_label, "to": status_label, "status": status_label, "role": role_label, "channel": channel_label}
+
+
 def translated(error: PanoledError) -> str:
     """The error's message in the user's language, with its parameters filled in."""
-    return gettext(error.message, **error.params)
+    params = {key: _PARAM_LABELS[key](value) if key in _PARAM_LABELS and isinstance(value, str) else value
+              for key, value in error.params.items()}
+    return gettext(error.message, **params)
 
 
 def _local_date(value: date | None) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from cms.forms import Form
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -15,7 +15,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(Form):
     title = TextAreaField(_l("Title"), validators=[DataRequired(), Length(max=2000)])
     plan_id = SelectField(_l("Plan"), coerce=int, validators=[Optional()])
     number = IntegerField(_l("Order number in the plan"), validators=[Optional(), NumberRange(min=1, max=100000)])
@@ -29,6 +29,6 @@ class CampaignForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Length(max=20000)])
 
 
-class TransitionForm(FlaskForm):
+class TransitionForm(Form):
     to_status = SelectField(_l("New status"), choices=[])
     note = TextAreaField(_l("Note"), validators=[Length(max=1000)])

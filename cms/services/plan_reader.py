@@ -159,7 +159,7 @@ def _format_of(filename: str) -> str:
     name = filename.replace("\\", "/").rsplit("/", 1)[-1]
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext not in SUPPORTED_FORMATS:
-        raise PlanReadError("Files of type %(ext)s are not supported; upload a .docx, .xlsx, .csv or .txt file.",
+        raise PlanReadError("Files of type %(ext)s are not supported; upload a .docx, .xlsx, .csv, .tsv or .txt file.",
                             code="plan_unsupported_format", ext=f".{ext}" if ext else "(none)")
     return ext
 

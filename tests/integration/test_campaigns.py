@@ -138,3 +138,31 @@ def test_invalid_form_input_changes_nothing(client, app: Flask, accounts: Accoun
     assert response.status_code == 200
     with app.app_context():
         assert get_campaign(5).title.startswith("Tổ chức hoạt động hưởng ứng Chiến dịch")
+
+
+def test_form_errors_are_shown_in_vietnamese_by_default(client, accounts: Accounts, imported_plan) -> None:
+    accounts.login("editor")
+    page = client.get("/campaigns/5/edit")
+    response = client.post("/campaigns/5/edit", data={"csrf_token": csrf_token(page), "title": "", "plan_id": "1", "number": "abc"})
+    body = response.get_data(as_text=True)
+    assert "Trường này là bắt buộc." in body
+    assert "Giá trị không phải là số nguyên hợp lệ." in body
+
+
+def test_a_refused_status_change_names_the_statuses_in_words(client, accounts: Accounts, imported_plan) -> None:
+    from cms.errors import TransitionNotAllowed
+    from cms.web import translated
+
+    with client.application.test_request_context():
+        message = translated(TransitionNotAllowed("A campaign cannot go from %(from)s to %(to)s.", **{"from": "draft", "to": "running"}))
+    assert "Dự thảo" in message and "Đang thực hiện" in message and "draft" not in message
+
+
+def test_the_ui_is_vietnamese_by_default_and_switches_to_english_and_back(client) -> None:
+    page = client.get("/login")
+    assert '<html lang="vi">' in page.get_data(as_text=True) and "Đăng nhập" in page.get_data(as_text=True)
+    client.post("/language", data={"csrf_token": csrf_token(page), "lang": "en", "next": "/login"})
+    english = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in english and "Sign in" in english
+    client.post("/language", data={"csrf_token": csrf_token(page), "lang": "vi", "next": "/login"})
+    assert '<html lang="vi">' in client.get("/login").get_data(as_text=True)

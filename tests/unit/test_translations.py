@@ -225,3 +225,18 @@ def test_every_domain_error_message_is_extracted_for_translation() -> None:
         "messages of these domain errors are never extracted; add `-k NAME` to the Makefile's "
         f"extract-messages recipe: {', '.join(missing)}"
     )
+
+
+def test_the_shipped_compiled_catalogue_matches_the_po_file() -> None:
+    """The .mo file is committed so an install from a plain checkout speaks Vietnamese;
+    it must say exactly what the .po file says (run `make translations` after editing)."""
+    from babel.messages.mofile import read_mo
+
+    mo_path = VI_PO.with_suffix(".mo")
+    assert mo_path.exists(), "run `make translations` and commit the .mo file"
+    with VI_PO.open("rb") as po_file, mo_path.open("rb") as mo_file:
+        po, mo = read_po(po_file), read_mo(mo_file)
+    as_key = lambda value: tuple(value) if isinstance(value, (list, tuple)) else value  # noqa: E731
+    po_entries = {as_key(m.id): as_key(m.string) for m in po if m.id and not m.fuzzy}
+    mo_entries = {as_key(m.id): as_key(m.string) for m in mo if m.id}
+    assert mo_entries == po_entries
