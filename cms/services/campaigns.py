@@ -21,14 +21,15 @@ from cms.services.periods import parse_period
 from cms.services.units import clean_text, unit_for, unit_key
 
 # (from, to) -> roles besides admin that may make the move. Forward along the
-# life of a campaign, plus sending a planned campaign back to draft.
+# life of a campaign, plus sending a planned campaign back to draft (listed last,
+# so the forward step is what a status form offers first).
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     ("draft", "planned"): frozenset({"editor"}),
-    ("planned", "draft"): frozenset({"editor", "approver"}),
     ("planned", "approved"): frozenset({"approver"}),
     ("approved", "running"): frozenset({"editor", "operator"}),
     ("running", "done"): frozenset({"editor", "operator"}),
     ("done", "accepted"): frozenset({"approver"}),
+    ("planned", "draft"): frozenset({"editor", "approver"}),
 }
 
 

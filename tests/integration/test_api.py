@@ -58,7 +58,7 @@ def test_status_changes_follow_the_roles(client, accounts: Accounts, imported_pl
     editor, approver = accounts.token("editor"), accounts.token("approver")
     refused = client.post("/api/v1/campaigns/1/transitions", headers=editor, json={"to": "approved"})
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "transition_forbidden"
-    assert client.get("/api/v1/campaigns/1", headers=approver).get_json()["allowed_transitions"] == ["draft", "approved"]
+    assert client.get("/api/v1/campaigns/1", headers=approver).get_json()["allowed_transitions"] == ["approved", "draft"]
     done = client.post("/api/v1/campaigns/1/transitions", headers=approver, json={"to": "approved", "note": "OK"})
     assert done.status_code == 200 and done.get_json()["status"] == "approved"
     log = client.get("/api/v1/campaigns/1/history", headers=editor).get_json()["history"]
