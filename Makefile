@@ -29,7 +29,7 @@ translations: $(VENV)/.installed
 # For developers adding strings: refresh the catalogue template and the .po files.
 extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k PanoledError -k ValidationFailed -k NotFound \
-	  -k Forbidden -k Conflict -k PlanReadError -k WeakPassword -k TransitionNotAllowed -k InvalidCredentials \
+	  -k Conflict -k PlanReadError -k WeakPassword -k TransitionNotAllowed -k InvalidCredentials \
 	  -k LoginThrottled -o cms/translations/messages.pot .
 	$(BIN)/pybabel -q update -i cms/translations/messages.pot -d cms/translations
 

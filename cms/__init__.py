@@ -37,6 +37,11 @@ def create_app(config: Config | None = None, test_config: dict[str, Any] | None 
     )
     if test_config:
         app.config.update(test_config)
+    if config.web.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = config.web.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     from cms import database, extensions, i18n, security, web
 

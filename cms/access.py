@@ -53,13 +53,6 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
-def principal() -> Any:
-    """The acting user: the token's owner on the API, the session's user on the web."""
-    if is_api_request():
-        return g.get("api_user")
-    return current_user if current_user.is_authenticated else None
-
-
 def user_has_role(user: Any, *roles: str) -> bool:
     return user is not None and (user.role == "admin" or user.role in roles)
 

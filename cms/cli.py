@@ -105,8 +105,7 @@ def user_add(email: str, role: str, display_name: str, password_stdin: bool) -> 
 @with_appcontext
 def user_list(as_json: bool) -> None:
     """List accounts."""
-    from cms.api.users import describe_user
-    from cms.services.accounts import list_users
+    from cms.services.accounts import describe_user, list_users
 
     users = [describe_user(u) for u in list_users()]
     if as_json:
@@ -156,22 +155,16 @@ def plan_group() -> None:
 @friendly_errors
 def plan_import(file: Path, number: str | None, dry_run: bool, as_json: bool) -> None:
     """Import a plan: .docx, .xlsx, .csv, .tsv or the plain-text export. Re-importing updates."""
+    from cms.extensions import db
     from cms.services.audit import Actor
-    from cms.services.plan_import import apply_import, heading_of, preview_import
-    from cms.services.plan_reader import read_plan
+    from cms.services.plan_import import import_plan, read_plan_file
 
     settings = _settings()
     with file.open("rb") as fh:
         data = fh.read(settings.imports.max_bytes + 1)
-    document = read_plan(data, file.name, max_bytes=settings.imports.max_bytes)
-    heading = heading_of(document, number, settings.organisation.name)
-    if dry_run:
-        preview = preview_import(document, heading)
-        summary = {"dry_run": True, "plan_number": heading.number, "created": preview.count("create"),
-                   "updated": preview.count("update"), "unchanged": preview.count("unchanged"),
-                   "flagged": [r.number for r in preview.flagged], "missing_numbers": list(preview.missing_numbers)}
-    else:
-        summary = {"dry_run": False, **apply_import(document, heading, Actor.command_line(), file.name).as_dict()}
+    document, heading = read_plan_file(data, file.name, number, settings)
+    summary = import_plan(document, heading, Actor.command_line(), file.name, dry_run=dry_run).as_dict()
+    db.session.commit()
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return

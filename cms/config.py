@@ -43,6 +43,10 @@ class WebConfig:
     default_locale: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
     session_hours: int = 12
+    # How many reverse proxies (nginx...) stand in front and set X-Forwarded-For/-Proto.
+    # 0: trust no forwarded header. Login throttling counts per client address, so
+    # behind a proxy this must be set or every client looks the same.
+    trusted_proxies: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,10 +119,11 @@ def load_config(
 ) -> Config:
     """Read the file, apply environment then explicit overrides, validate, resolve paths."""
     environ = os.environ if environ is None else environ
-    config_path = Path(path or environ.get(CONFIG_ENV) or default_config_path())
-    raw = _read_toml(config_path) if config_path.exists() else {}
-    if path is not None and not config_path.exists():
+    named = path or environ.get(CONFIG_ENV)
+    config_path = Path(named or default_config_path())
+    if named and not config_path.exists():
         raise ConfigError(f"configuration file {config_path} does not exist")
+    raw = _read_toml(config_path) if config_path.exists() else {}
     merged = _merge_env(raw, environ)
     for section, values in (overrides or {}).items():
         merged.setdefault(section, {}).update(values)
@@ -210,6 +215,7 @@ def _validate(config: Config) -> None:
         (1 <= config.web.port <= 65535, "web.port", "must be between 1 and 65535"),
         (config.web.default_locale in {"vi", "en"}, "web.default_locale", "must be vi or en"),
         (config.web.session_hours >= 1, "web.session_hours", "must be at least 1"),
+        (0 <= config.web.trusted_proxies <= 5, "web.trusted_proxies", "must be between 0 and 5"),
         (config.security.password_min_length >= 12, "security.password_min_length", "must be at least 12"),
         (config.security.login_window_minutes >= 1, "security.login_window_minutes", "must be at least 1"),
         (config.security.login_max_failures_per_account >= 1, "security.login_max_failures_per_account", "must be at least 1"),
@@ -225,6 +231,9 @@ def _validate(config: Config) -> None:
         ZoneInfo(config.web.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"web.timezone: unknown time zone {config.web.timezone!r}") from None
+    logo = config.organisation.logo
+    if logo and Path(logo).suffix.lower() not in {".png", ".jpg", ".jpeg", ".webp"}:
+        raise ConfigError("organisation.logo: use a .png, .jpg or .webp image")
     url = config.database.url
     if url and not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
         raise ConfigError(f"database.url: only sqlite:/// and postgresql:// are supported, got {url.split(':')[0]}:")
@@ -235,12 +244,16 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     data_dir = Path(config.storage.data_dir)
     if not data_dir.is_absolute():
         data_dir = base / data_dir
+    logo = config.organisation.logo
+    if logo and not Path(logo).is_absolute():
+        logo = str(base / logo)
     url = config.database.url
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return dataclasses.replace(
         config,
         storage=dataclasses.replace(config.storage, data_dir=str(data_dir)),
+        organisation=dataclasses.replace(config.organisation, logo=logo),
         database=dataclasses.replace(config.database, url=url),
     )
 

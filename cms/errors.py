@@ -41,11 +41,6 @@ class NotFound(PanoledError):
     http_status = 404
 
 
-class Forbidden(PanoledError):
-    code = "forbidden"
-    http_status = 403
-
-
 class Conflict(PanoledError):
     code = "conflict"
     http_status = 409
@@ -65,6 +60,16 @@ class WeakPassword(ValidationFailed):
 class TransitionNotAllowed(PanoledError):
     code = "transition_not_allowed"
     http_status = 409
+
+
+class InvalidCredentials(PanoledError):
+    code = "invalid_credentials"
+    http_status = 401
+
+
+class LoginThrottled(PanoledError):
+    code = "login_throttled"
+    http_status = 429
 
 
 class ConfigError(Exception):

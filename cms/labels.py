@@ -34,6 +34,25 @@ ROLE_LABELS = {
 }
 
 
+FIELD_LABELS = {
+    "number": _l("Order number in the plan"),
+    "title": _l("Title"),
+    "lead_unit": _l("Lead unit"),
+    "partner_units": _l("Coordinating units"),
+    "form_text": _l("Forms of delivery"),
+    "channels": _l("Channels"),
+    "period_text": _l("Period"),
+    "period_start": _l("Starts on"),
+    "period_end": _l("Ends on"),
+    "period_flagged": _l("Period to check"),
+    "description": _l("Description"),
+}
+
+
+def field_label(key: str) -> str:
+    return str(FIELD_LABELS.get(key, key))
+
+
 def channel_label(code: str) -> str:
     return str(CHANNEL_LABELS.get(code, code))
 

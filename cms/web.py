@@ -1,8 +1,9 @@
 """Blueprints, error pages and template helpers."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timezone
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, flash, jsonify, render_template, request
 from flask_babel import format_date, format_datetime, gettext
@@ -11,23 +12,29 @@ from werkzeug.exceptions import HTTPException
 
 from cms.access import is_api_request, user_has_role
 from cms.errors import PanoledError
-from cms.labels import channel_label, role_label, status_label
+from cms.labels import channel_label, field_label, role_label, status_label
+
+T = TypeVar("T")
 
 
 def init_app(app: Flask) -> None:
     from cms.account.views import bp as account_bp
+    from cms.admin.api import bp as users_api
     from cms.admin.views import bp as admin_bp
-    from cms.api import bp as api_bp
-    from cms.api import openapi_bp
+    from cms.api.openapi import bp as openapi_bp
     from cms.auth.views import bp as auth_bp
+    from cms.branding import bp as branding_bp
+    from cms.campaigns.api import bp as campaigns_api
     from cms.campaigns.views import bp as campaigns_bp
-    from cms.plans.views import bp as plans_bp
     from cms.extensions import csrf
+    from cms.plans.api import bp as plans_api
+    from cms.plans.views import bp as plans_bp
 
-    for blueprint in (auth_bp, campaigns_bp, plans_bp, account_bp, admin_bp, openapi_bp):
+    for blueprint in (auth_bp, branding_bp, campaigns_bp, plans_bp, account_bp, admin_bp, openapi_bp):
         app.register_blueprint(blueprint)
-    csrf.exempt(api_bp)  # bearer tokens only, never the session cookie: see cms.access
-    app.register_blueprint(api_bp)
+    for blueprint in (campaigns_api, plans_api, users_api):
+        csrf.exempt(blueprint)  # bearer tokens only, never the session cookie: see cms.access
+        app.register_blueprint(blueprint)
 
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -37,11 +44,29 @@ def init_app(app: Flask) -> None:
         has_role=user_has_role, org=lambda: app.config["PANOLED"].organisation,
         status_label=status_label, channel_label=channel_label, role_label=role_label,
     )
-    app.jinja_env.filters.update(local_date=_local_date, local_datetime=_local_datetime)
+    app.jinja_env.filters.update(local_date=_local_date, local_datetime=_local_datetime,
+                                 field_label=field_label, field_value=_field_value)
 
 
 def flash_error(error: PanoledError) -> None:
     flash(translated(error), "error")
+
+
+def commit_or_flash(action: Callable[[], T]) -> tuple[bool, T | None]:
+    """Run a service call and commit; on a domain error roll back and flash it instead.
+
+    The one place where views turn domain errors into messages.
+    """
+    from cms.extensions import db
+
+    try:
+        result = action()
+        db.session.commit()
+    except PanoledError as error:
+        db.session.rollback()
+        flash_error(error)
+        return False, None
+    return True, result
 
 
 # Parameters that hold stored codes are shown with their words, not the code.
@@ -55,12 +80,35 @@ def translated(error: PanoledError) -> str:
     return gettext(error.message, **params)
 
 
+def local_today(now: datetime | None = None) -> date:
+    """Today's date where the department is, not where the server's clock is set."""
+    from flask import current_app
+
+    return (now or datetime.now(timezone.utc)).astimezone(current_app.config["PANOLED"].tz).date()
+
+
 def _local_date(value: date | None) -> str:
     return format_date(value, "dd/MM/yyyy") if value else "—"
 
 
 def _local_datetime(value: datetime | None) -> str:
     return format_datetime(value, "dd/MM/yyyy HH:mm") if value else "—"
+
+
+def _field_value(value: Any, key: str = "") -> str:
+    """A recorded value (from describe()) as a person reads it."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, list):
+        return ", ".join(channel_label(v) if key == "channels" else str(v) for v in value)
+    if key in ("period_start", "period_end") and isinstance(value, str):
+        try:
+            return _local_date(date.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
 
 
 def _api_error(status: int, code: str, message: str, **extra: Any) -> Any:
@@ -82,12 +130,16 @@ def _http_error(error: HTTPException) -> Any:
     if is_api_request():
         return _api_error(status, (error.name or "error").lower().replace(" ", "_"), error.description or "")
     messages = {
+        400: gettext("The request could not be understood. Go back and try again."),
+        401: gettext("Please sign in."),
         403: gettext("Your role does not allow this page."),
         404: gettext("This page does not exist."),
         405: gettext("This action is not available here."),
         413: gettext("The file is too large."),
+        429: gettext("Too many requests. Wait a moment and try again."),
     }
-    return render_template("error.html", status=status, message=messages.get(status, error.name)), status
+    fallback = gettext("Something went wrong on the server. It has been logged; try again later.")
+    return render_template("error.html", status=status, message=messages.get(status, fallback)), status
 
 
 def _domain_error(error: PanoledError) -> Any:

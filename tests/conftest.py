@@ -186,9 +186,11 @@ def plan_text() -> bytes:
 @pytest.fixture
 def imported_plan(app: Flask, plan_text: bytes) -> Any:
     from cms.services.audit import Actor
-    from cms.services.plan_import import apply_import, heading_of
+    from cms.services.plan_import import heading_of, import_plan
     from cms.services.plan_reader import read_plan
 
     with app.app_context():
         document = read_plan(plan_text, PLAN_FILE.name)
-        return apply_import(document, heading_of(document), Actor.command_line(), PLAN_FILE.name)
+        result = import_plan(document, heading_of(document), Actor.command_line(), PLAN_FILE.name)
+        db.session.commit()
+        return result

@@ -8,12 +8,10 @@ from werkzeug.wrappers import Response
 
 from cms.access import signed_in
 from cms.account.forms import PasswordForm, RevokeForm, TokenForm
-from cms.errors import PanoledError
-from cms.extensions import db
 from cms.services.accounts import change_password
 from cms.services.audit import Actor
 from cms.services.tokens import create_token, revoke_token
-from cms.web import flash_error
+from cms.web import commit_or_flash
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -37,13 +35,9 @@ def index() -> str:
 def password() -> str | Response:
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
-            change_password(current_user, form.current.data or "", form.new.data or "", current_app.config["PANOLED"].security)
-            db.session.commit()
-        except PanoledError as error:
-            db.session.rollback()
-            flash_error(error)
-        else:
+        policy = current_app.config["PANOLED"].security
+        ok, _result = commit_or_flash(lambda: change_password(current_user, form.current.data or "", form.new.data or "", policy))
+        if ok:
             login_user(current_user)  # keep this session; every other one is now signed out
             flash(_("Password changed. Other sessions were signed out."), "success")
             return redirect(url_for("account.index"))
@@ -55,14 +49,9 @@ def password() -> str | Response:
 def new_token() -> str | Response:
     form = TokenForm()
     if form.validate_on_submit():
-        try:
-            _token, plain = create_token(current_user, form.name.data or "", Actor.of(current_user))
-            db.session.commit()
-        except PanoledError as error:
-            db.session.rollback()
-            flash_error(error)
-        else:
-            return _page(new_token=plain)
+        ok, created = commit_or_flash(lambda: create_token(current_user, form.name.data or "", Actor.of(current_user)))
+        if ok and created is not None:
+            return _page(new_token=created[1])
     return _page(token_form=form)
 
 
@@ -70,7 +59,7 @@ def new_token() -> str | Response:
 @signed_in
 def revoke(token_id: int) -> Response:
     if RevokeForm().validate_on_submit():
-        revoke_token(token_id, current_user, Actor.of(current_user))
-        db.session.commit()
-        flash(_("Token revoked."), "success")
+        ok, _token = commit_or_flash(lambda: revoke_token(token_id, current_user, Actor.of(current_user)))
+        if ok:
+            flash(_("Token revoked."), "success")
     return redirect(url_for("account.index"))

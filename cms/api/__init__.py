@@ -1,9 +1,42 @@
-"""REST API under /api/v1/ (bearer tokens, same roles as the web) and its OpenAPI document."""
+"""What every REST API module shares: the version prefix, the acting user, JSON bodies.
+
+Each feature keeps its endpoints in its own `api.py` with a blueprint made by
+`api_blueprint`. API routes accept bearer tokens only (see cms.access), so they are
+exempt from CSRF. The OpenAPI document is in cms.api.openapi.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-openapi_bp = Blueprint("openapi", __name__, url_prefix="/api")
+from flask import Blueprint, g, request
 
-from cms.api import campaigns, openapi, plans, users  # noqa: E402,F401  (routes register on import)
+from cms.errors import ValidationFailed
+from cms.services.audit import Actor
+
+PREFIX = "/api/v1"
+
+
+def api_blueprint(name: str, import_name: str) -> Blueprint:
+    return Blueprint(name, import_name, url_prefix=PREFIX)
+
+
+def actor() -> Actor:
+    return Actor.of(g.api_user)
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed("The request body must be a JSON object.", code="body_not_json")
+    return body
+
+
+def text_field(body: dict[str, Any], key: str, default: str = "", max_length: int = 20000) -> str:
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ValidationFailed("%(key)s must be a string.", code="field_invalid", key=key)
+    if len(value) > max_length:
+        raise ValidationFailed("%(key)s is too long.", code="field_invalid", key=key)
+    return value

@@ -10,7 +10,8 @@ from werkzeug.wrappers import Response
 
 from cms.access import public, signed_in
 from cms.auth.forms import LanguageForm, LoginForm
-from cms.services.accounts import InvalidCredentials, LoginThrottled, authenticate
+from cms.errors import InvalidCredentials, LoginThrottled
+from cms.services.accounts import authenticate
 from cms.web import translated
 
 bp = Blueprint("auth", __name__)

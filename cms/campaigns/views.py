@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -13,8 +12,6 @@ from werkzeug.wrappers import Response
 from cms.access import roles_required, signed_in
 from cms.campaigns.forms import CampaignForm, TransitionForm
 from cms.labels import channel_label, status_label
-from cms.errors import PanoledError
-from cms.extensions import db
 from cms.models import CAMPAIGN_STATUSES, Campaign
 from cms.services import plans as plan_service
 from cms.services.audit import Actor, history
@@ -23,8 +20,8 @@ from cms.services.campaigns import (
     transition, update_campaign,
 )
 from cms.services.channels import CHANNELS
-from cms.services.units import list_lead_units, list_units
-from cms.web import flash_error
+from cms.services.units import list_lead_units, list_units, sort_key
+from cms.web import commit_or_flash, local_today
 
 bp = Blueprint("campaigns", __name__)
 
@@ -59,9 +56,10 @@ def index() -> str:
 def timeline() -> str:
     filters = _filters()
     campaigns = list_campaigns(filters)
-    years = sorted({y for c in campaigns for y in _years(c)}) or [date.today().year]
+    this_year = local_today().year
+    years = sorted({y for c in campaigns for y in _years(c)}) or [this_year]
     year = request.args.get("year", type=int)
-    year = year if year in years else _default_year(filters.plan_id, years)
+    year = year if year in years else _default_year(filters.plan_id, years, this_year)
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     undated = []
     for campaign in campaigns:
@@ -72,7 +70,7 @@ def timeline() -> str:
             continue
         groups[campaign.lead_unit.name if campaign.lead_unit else _("No lead unit")].append(bar)
     return render_template(
-        "campaigns/timeline.html", groups=sorted(groups.items()), undated=undated, year=year, years=years,
+        "campaigns/timeline.html", groups=sorted(groups.items(), key=lambda item: sort_key(item[0])), undated=undated, year=year, years=years,
         filters=filters, plans=plan_service.list_plans(),
     )
 
@@ -82,11 +80,11 @@ def _years(campaign: Campaign) -> set[int]:
     return set(range(start.year, end.year + 1)) if start and end else set()
 
 
-def _default_year(plan_id: int | None, years: list[int]) -> int:
+def _default_year(plan_id: int | None, years: list[int], this_year: int) -> int:
     plan = plan_service.get_plan(plan_id) if plan_id else None
     if plan is not None and plan.year in years:
         return plan.year
-    return date.today().year if date.today().year in years else years[-1]
+    return this_year if this_year in years else years[-1]
 
 
 def _bar(campaign: Campaign, year: int) -> dict[str, Any] | None:
@@ -115,18 +113,15 @@ def change_status(campaign_id: int) -> Response:
     form = TransitionForm()
     form.to_status.choices = [(s, s) for s in CAMPAIGN_STATUSES]
     if form.validate_on_submit():
-        try:
-            transition(campaign, form.to_status.data or "", Actor.of(current_user), form.note.data or "")
-            db.session.commit()
+        ok, _result = commit_or_flash(
+            lambda: transition(campaign, form.to_status.data or "", Actor.of(current_user), form.note.data or ""))
+        if ok:
             flash(_("Status changed to %(status)s.", status=status_label(campaign.status)), "success")
-        except PanoledError as error:
-            db.session.rollback()
-            flash_error(error)
     return redirect(url_for("campaigns.detail", campaign_id=campaign_id))
 
 
 def _campaign_form(campaign: Campaign | None = None) -> CampaignForm:
-    form = CampaignForm(obj=None)
+    form = CampaignForm()
     form.plan_id.choices = [(0, _("— not in a plan —"))] + [(p.id, p.number) for p in plan_service.list_plans()]
     form.channels.choices = [(c, channel_label(c)) for c in CHANNELS]
     if campaign is not None and request.method == "GET":
@@ -144,20 +139,13 @@ def _campaign_form(campaign: Campaign | None = None) -> CampaignForm:
     return form
 
 
-def _input_from(form: CampaignForm, explicit_dates: bool, campaign: Campaign | None = None) -> CampaignInput:
-    chosen = tuple(form.channels.data or ())
-    untouched = campaign is None and not chosen or (
-        campaign is not None and not campaign.channels_edited and list(chosen) == list(campaign.channels)
-    )
+def _input_from(form: CampaignForm) -> CampaignInput:
     return CampaignInput(
         title=form.title.data or "", plan_id=form.plan_id.data or None, number=form.number.data,
         lead_unit=form.lead_unit.data or "",
         partner_units=tuple(line for line in (form.partner_units.data or "").splitlines() if line.strip()),
-        # Channels left as suggested follow the text; a person's choice sticks.
-        form_text=form.form_text.data or "", channels=None if untouched else chosen,
-        period_text=form.period_text.data or "",
-        period_start=form.period_start.data if explicit_dates else None,
-        period_end=form.period_end.data if explicit_dates else None,
+        form_text=form.form_text.data or "", channels=tuple(form.channels.data or ()),
+        period_text=form.period_text.data or "", period_start=form.period_start.data, period_end=form.period_end.data,
         description=form.description.data or "",
     )
 
@@ -169,14 +157,8 @@ def new() -> str | Response:
     if request.method == "GET" and request.args.get("plan", "").isdigit():
         form.plan_id.data = int(request.args["plan"])
     if form.validate_on_submit():
-        explicit = form.period_start.data is not None or form.period_end.data is not None
-        try:
-            campaign = create_campaign(_input_from(form, explicit), Actor.of(current_user))
-            db.session.commit()
-        except PanoledError as error:
-            db.session.rollback()
-            flash_error(error)
-        else:
+        ok, campaign = commit_or_flash(lambda: create_campaign(_input_from(form), Actor.of(current_user)))
+        if ok and campaign is not None:
             flash(_("Campaign created."), "success")
             return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
     return render_template("campaigns/form.html", form=form, campaign=None, units=list_units())
@@ -188,18 +170,8 @@ def edit(campaign_id: int) -> str | Response:
     campaign = get_campaign(campaign_id)
     form = _campaign_form(campaign)
     if form.validate_on_submit():
-        # Dates a person typed win; if they left them as they were and changed the
-        # phrase, the phrase is read again.
-        explicit = (form.period_start.data, form.period_end.data) != (campaign.period_start, campaign.period_end) or (
-            form.period_text.data == campaign.period_text and (form.period_start.data or form.period_end.data) is not None
-        )
-        try:
-            changes = update_campaign(campaign, _input_from(form, explicit, campaign), Actor.of(current_user))
-            db.session.commit()
-        except PanoledError as error:
-            db.session.rollback()
-            flash_error(error)
-        else:
+        ok, changes = commit_or_flash(lambda: update_campaign(campaign, _input_from(form), Actor.of(current_user)))
+        if ok:
             flash(_("Saved.") if changes else _("Nothing changed."), "success")
             return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
     return render_template("campaigns/form.html", form=form, campaign=campaign, units=list_units())

@@ -71,6 +71,8 @@ class Campaign(db.Model):
     period_end: Mapped[date | None] = mapped_column(Date, nullable=True)
     # The period phrase could not be read: a person must set the dates.
     period_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    # True once a person set the dates: re-imports keep them while the phrase stays the same.
+    period_edited: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="draft")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,14 +7,12 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from cms.access import roles_required, signed_in
-from cms.errors import PanoledError
 from cms.plans.forms import PlanConfirmForm, PlanUploadForm
 from cms.services import import_staging
 from cms.services.audit import Actor
-from cms.services.plan_import import apply_import, heading_of, preview_import
-from cms.services.plan_reader import read_plan
+from cms.services.plan_import import ImportResult, import_plan, read_plan_file
 from cms.services.plans import get_plan, list_plans
-from cms.web import flash_error
+from cms.web import commit_or_flash
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 SESSION_KEY = "plan_import"
@@ -32,31 +30,26 @@ def detail(plan_id: int) -> str:
     return render_template("plans/detail.html", plan=get_plan(plan_id))
 
 
-def _read(data: bytes, filename: str, number: str):  # type: ignore[no-untyped-def]
+def _import(data: bytes, filename: str, number: str, dry_run: bool) -> ImportResult:
     config = current_app.config["PANOLED"]
-    document = read_plan(data, filename, max_bytes=config.imports.max_bytes)
-    return document, heading_of(document, number or None, config.organisation.name)
+    document, heading = read_plan_file(data, filename, number or None, config)
+    return import_plan(document, heading, Actor.of(current_user), filename, dry_run=dry_run)
 
 
 @bp.route("/import", methods=["GET", "POST"])
 @roles_required("editor")
-def upload() -> str | Response:
+def upload() -> str | Response | tuple[str, int]:
     form = PlanUploadForm()
     if form.validate_on_submit():
-        upload_file = form.file.data
-        data = upload_file.read(current_app.config["PANOLED"].imports.max_bytes + 1)
-        filename = upload_file.filename or "plan"
-        try:
-            document, heading = _read(data, filename, (form.number.data or "").strip())
-            preview = preview_import(document, heading)
-        except PanoledError as error:
-            flash_error(error)
+        data = form.file.data.read(current_app.config["PANOLED"].imports.max_bytes + 1)
+        filename, number = form.file.data.filename or "plan", (form.number.data or "").strip()
+        ok, preview = commit_or_flash(lambda: _import(data, filename, number, dry_run=True))
+        if not ok or preview is None:
             return render_template("plans/upload.html", form=form), 422
-        token = import_staging.stage(current_app.config["PANOLED"].data_dir, data)
         _discard_staged()
-        session[SESSION_KEY] = {"token": token, "filename": filename, "number": (form.number.data or "").strip()}
-        return render_template("plans/preview.html", preview=preview, filename=filename,
-                               confirm=PlanConfirmForm(token=token), document=document)
+        token = import_staging.stage(current_app.config["PANOLED"].data_dir, data)
+        session[SESSION_KEY] = {"token": token, "filename": filename, "number": number}
+        return render_template("plans/preview.html", preview=preview, filename=filename, confirm=PlanConfirmForm(token=token))
     return render_template("plans/upload.html", form=form)
 
 
@@ -65,23 +58,18 @@ def upload() -> str | Response:
 def confirm() -> Response:
     form = PlanConfirmForm()
     staged = session.get(SESSION_KEY) or {}
-    data_dir = current_app.config["PANOLED"].data_dir
-    data = import_staging.read(data_dir, staged.get("token", "")) if form.validate_on_submit() else None
+    data = import_staging.read(current_app.config["PANOLED"].data_dir, staged.get("token", "")) if form.validate_on_submit() else None
     if data is None or form.token.data != staged.get("token"):
         flash(_("This preview has expired. Upload the file again."), "error")
         return redirect(url_for("plans.upload"))
-    try:
-        document, heading = _read(data, staged["filename"], staged.get("number", ""))
-        summary = apply_import(document, heading, Actor.of(current_user), staged["filename"])
-    except PanoledError as error:
-        flash_error(error)
+    ok, result = commit_or_flash(lambda: _import(data, staged["filename"], staged.get("number", ""), dry_run=False))
+    _discard_staged()
+    if not ok or result is None:
         return redirect(url_for("plans.upload"))
-    finally:
-        _discard_staged()
     flash(_("Plan %(number)s imported: %(created)d created, %(updated)d updated, %(unchanged)d unchanged, %(flagged)d to check.",
-            number=summary.plan_number, created=summary.created, updated=summary.updated,
-            unchanged=summary.unchanged, flagged=len(summary.flagged)), "success")
-    return redirect(url_for("campaigns.index", plan=summary.plan_id))
+            number=result.heading.number, created=result.count("create"), updated=result.count("update"),
+            unchanged=result.count("unchanged"), flagged=len(result.flagged)), "success")
+    return redirect(url_for("campaigns.index", plan=result.plan_id))
 
 
 @bp.route("/import/cancel", methods=["POST"])

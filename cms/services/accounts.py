@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 
 from cms.config import ROLES, SecurityConfig
-from cms.errors import Conflict, NotFound, PanoledError, ValidationFailed, WeakPassword
+from cms.errors import Conflict, InvalidCredentials, LoginThrottled, NotFound, ValidationFailed, WeakPassword
 from cms.extensions import db
 from cms.models import LoginAttempt, User
 from cms.models.types import utcnow
@@ -25,16 +25,6 @@ _hasher = PasswordHasher()
 # A real hash to verify against when the account does not exist, so a missing
 # account takes as long to refuse as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-class InvalidCredentials(PanoledError):
-    code = "invalid_credentials"
-    http_status = 401
-
-
-class LoginThrottled(PanoledError):
-    code = "login_throttled"
-    http_status = 429
 
 
 @dataclass(frozen=True)
@@ -143,6 +133,10 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
+def describe_user(user: User) -> dict[str, object]:
+    return {"id": user.id, "email": user.email, "display_name": user.display_name, "role": user.role, "active": user.active}
+
+
 def list_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.email)))
 
@@ -154,15 +148,16 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def _recent_failures(column: object, value: str, since: datetime) -> int:
+def _recent_failures(column: object, value: str, since: datetime, forgiven_by_success: bool) -> int:
     query = select(func.count()).select_from(LoginAttempt).where(
         column == value, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
     )
-    last_success = db.session.scalar(
-        select(func.max(LoginAttempt.at)).where(column == value, LoginAttempt.success.is_(True))
-    )
-    if last_success is not None:
-        query = query.where(LoginAttempt.at > last_success)
+    if forgiven_by_success:
+        last_success = db.session.scalar(
+            select(func.max(LoginAttempt.at)).where(column == value, LoginAttempt.success.is_(True))
+        )
+        if last_success is not None:
+            query = query.where(LoginAttempt.at > last_success)
     return db.session.scalar(query) or 0
 
 
@@ -175,9 +170,11 @@ def authenticate(email: str, password: str, ip: str, policy: SecurityConfig, now
     now = now or utcnow()
     key = normalise_email(email)[:254]
     since = now - timedelta(minutes=policy.login_window_minutes)
+    # An account's owner signing in forgives that account's failures; an address's
+    # failures stand, or one valid account would let it guess at all the others.
     throttled = (
-        _recent_failures(LoginAttempt.account_key, key, since) >= policy.login_max_failures_per_account
-        or _recent_failures(LoginAttempt.ip, ip, since) >= policy.login_max_failures_per_ip
+        _recent_failures(LoginAttempt.account_key, key, since, True) >= policy.login_max_failures_per_account
+        or _recent_failures(LoginAttempt.ip, ip, since, False) >= policy.login_max_failures_per_ip
     )
     if throttled:
         db.session.add(LoginAttempt(at=now, account_key=key, ip=ip, success=False))

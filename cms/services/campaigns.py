@@ -5,7 +5,7 @@ history page reads it back.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -35,20 +35,27 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 
 @dataclass(frozen=True)
 class CampaignInput:
-    """What a person or the importer gives for a campaign."""
+    """What a person or the importer gives for a campaign.
+
+    Channels and dates follow the text unless a person chose them:
+    - channels None, or the same list the campaign already had by derivation:
+      derived from form_text; any other list is a person's choice and sticks;
+    - dates both None: read from period_text; the campaign's own dates with a
+      changed phrase: read from the new phrase; other dates: a person's choice.
+    description None keeps the campaign's description (the importer has none).
+    """
 
     title: str
     lead_unit: str = ""
     partner_units: tuple[str, ...] = ()
     form_text: str = ""
-    channels: tuple[str, ...] | None = None  # None: derive from form_text
+    channels: tuple[str, ...] | None = None
     period_text: str = ""
-    period_start: date | None = None  # both None: parse period_text
+    period_start: date | None = None
     period_end: date | None = None
-    description: str = ""
+    description: str | None = ""
     number: int | None = None
     plan_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,8 @@ def list_campaigns(filters: CampaignFilter | None = None) -> list[Campaign]:
         query = query.where(Campaign.status == filters.status)
     if filters.lead_unit_id is not None:
         query = query.where(Campaign.lead_unit_id == filters.lead_unit_id)
-    campaigns = list(db.session.scalars(query.order_by(Campaign.plan_id, Campaign.number, Campaign.id)))
+    order = (Campaign.plan_id.desc().nulls_last(), Campaign.number.asc().nulls_last(), Campaign.id)
+    campaigns = list(db.session.scalars(query.order_by(*order)))
     if filters.channel:
         campaigns = [c for c in campaigns if filters.channel in c.channels]
     if filters.text:
@@ -94,14 +102,13 @@ def create_campaign(data: CampaignInput, actor: Actor, status: str = "draft") ->
     _apply(campaign, data)
     db.session.add(campaign)
     db.session.flush()
-    record(actor, "campaign.create", "campaign", campaign.id, title=campaign.title, status=status, **data.extra)
+    record(actor, "campaign.create", "campaign", campaign.id, title=campaign.title, status=status)
     return campaign
 
 
 def update_campaign(campaign: Campaign, data: CampaignInput, actor: Actor, action: str = "campaign.edit") -> dict[str, Any]:
     """Apply `data`; returns and records what changed as {field: [before, after]}."""
-    if data.number != campaign.number or data.plan_id != campaign.plan_id:
-        _check_number_free(data.plan_id, data.number, campaign.id)
+    _check_number_free(data.plan_id, data.number, campaign.id)
     before = describe(campaign)
     campaign.number, campaign.plan_id = data.number, data.plan_id
     _apply(campaign, data)
@@ -109,7 +116,7 @@ def update_campaign(campaign: Campaign, data: CampaignInput, actor: Actor, actio
     after = describe(campaign)
     changes = {key: [before[key], after[key]] for key in EDITABLE_KEYS if before[key] != after[key]}
     if changes:
-        record(actor, action, "campaign", campaign.id, changes=changes, **data.extra)
+        record(actor, action, "campaign", campaign.id, changes=changes)
     return changes
 
 
@@ -162,12 +169,12 @@ def describe(campaign: Campaign) -> dict[str, Any]:
 
 
 def _check_number_free(plan_id: int | None, number: int | None, own_id: int | None) -> None:
+    if plan_id is not None and db.session.get(Plan, plan_id) is None:
+        raise NotFound("No plan with id %(id)s.", code="plan_not_found", id=plan_id)
     if number is None:
         return
     if number < 1:
         raise ValidationFailed("The order number must be 1 or more.", code="number_invalid")
-    if plan_id is not None and db.session.get(Plan, plan_id) is None:
-        raise NotFound("No plan with id %(id)s.", code="plan_not_found", id=plan_id)
     clash = db.session.scalar(
         select(Campaign.id).where(Campaign.plan_id == plan_id, Campaign.number == number, Campaign.id != (own_id or -1))
     )
@@ -187,14 +194,24 @@ def _apply(campaign: Campaign, data: CampaignInput) -> None:
     campaign.title = title
     campaign.lead_unit = unit_for(data.lead_unit)
     _set_partners(campaign, data.lead_unit, data.partner_units)
-    campaign.form_text = clean_text(data.form_text)
-    if data.channels is not None:
-        campaign.channels_edited = campaign.channels_edited or list(data.channels) != derive_channels(campaign.form_text)
-        campaign.channels = [c for c in CHANNELS if c in data.channels]
-    elif not campaign.channels_edited:
-        campaign.channels = derive_channels(campaign.form_text)
+    _set_channels(campaign, clean_text(data.form_text), data.channels)
     _set_period(campaign, clean_text(data.period_text), data.period_start, data.period_end)
-    campaign.description = data.description.strip()
+    if data.description is not None:
+        campaign.description = data.description.strip()
+    elif campaign.description is None:
+        campaign.description = ""
+
+
+def _set_channels(campaign: Campaign, form_text: str, chosen: tuple[str, ...] | None) -> None:
+    current = list(campaign.channels or [])
+    follows_text = chosen is None or (not campaign.channels_edited and list(chosen) == current)
+    campaign.form_text = form_text
+    if follows_text:
+        if not campaign.channels_edited:
+            campaign.channels = derive_channels(form_text)
+        return
+    campaign.channels = [c for c in CHANNELS if c in (chosen or ())]
+    campaign.channels_edited = campaign.channels != derive_channels(form_text)
 
 
 def partner_names(lead_unit: str, names: tuple[str, ...] | list[str]) -> list[str]:
@@ -221,13 +238,20 @@ def _set_partners(campaign: Campaign, lead_unit: str, names: tuple[str, ...]) ->
 
 
 def _set_period(campaign: Campaign, text: str, start: date | None, end: date | None) -> None:
-    campaign.period_text = text[:300]
-    if start is not None or end is not None:
+    text = text[:300]
+    kept_dates = (start, end) == (campaign.period_start, campaign.period_end)
+    if kept_dates and text == campaign.period_text and (start or end):
+        return  # nothing about the period changed
+    campaign.period_text = text
+    if (start or end) and not kept_dates:
         if start is not None and end is not None and start > end:
             raise ValidationFailed("The period starts after it ends.", code="period_reversed")
-        campaign.period_start, campaign.period_end, campaign.period_flagged = start, end, False
+        campaign.period_start, campaign.period_end = start, end
+        campaign.period_flagged, campaign.period_edited = False, True
         return
+    # No dates, or the old dates with a new phrase: the phrase says when.
     period = parse_period(text) if text else None
+    campaign.period_edited = False
     if period is not None and period.understood:
         campaign.period_start, campaign.period_end, campaign.period_flagged = period.start, period.end, False
     else:

@@ -12,25 +12,13 @@ import re
 import unicodedata
 from typing import Final
 
-__all__ = ["CHANNELS", "CHANNEL_LABELS_VI", "derive_channels"]
+__all__ = ["CHANNELS", "derive_channels"]
 
+# Words shown for them are in cms.labels, in the user's language.
 CHANNELS: tuple[str, ...] = (
     "panoled", "website", "press", "social", "videoclip",
     "poster", "banner", "conference", "training", "event",
 )
-
-CHANNEL_LABELS_VI: dict[str, str] = {
-    "panoled": "Panoled",
-    "website": "Trang thông tin điện tử",
-    "press": "Báo chí",
-    "social": "Mạng xã hội",
-    "videoclip": "Videoclip",
-    "poster": "Poster, áp phích",
-    "banner": "Banner, băng rôn",
-    "conference": "Hội nghị",
-    "training": "Tập huấn",
-    "event": "Sự kiện",
-}
 
 # Whole words only: Vietnamese syllables are space-separated, so a keyword glued to
 # other letters ("đàii", "báochí") is some other word. Python's \w covers the

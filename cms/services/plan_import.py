@@ -1,27 +1,28 @@
 """Importing a yearly plan: preview what would change, then apply it.
 
-The reader (`plan_reader`) turns a file into rows; this module compares the rows
-with the database and writes them in one transaction. Re-importing the same plan
-updates campaigns by their order number instead of duplicating them, and a
-campaign whose channels a person edited keeps them.
+The reader (`plan_reader`) turns a file into rows; this module writes them through
+the campaign service. The preview is the import itself, run and then rolled back,
+so what it shows is exactly what confirming will do, refusals included.
+Re-importing updates campaigns by their order number instead of duplicating them,
+and touches only what the plan file owns: a person's channels, dates (while the
+phrase stays the same) and description survive.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
+from cms.config import Config
 from cms.errors import PlanReadError
 from cms.extensions import db
 from cms.models import Campaign, Plan
 from cms.services.audit import Actor, record
-from cms.services.campaigns import CampaignInput, create_campaign, describe, partner_names, update_campaign
-from cms.services.channels import derive_channels
-from cms.services.periods import parse_period
-from cms.services.plan_reader import PlanDocument, PlanRow, split_units
-from cms.services.units import clean_text, unit_key
+from cms.services.campaigns import CampaignInput, create_campaign, update_campaign
+from cms.services.plan_reader import PlanDocument, PlanRow, read_plan, split_units
+from cms.services.units import clean_text
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class RowChange:
     number: int
     title: str
     action: str  # "create", "update" or "unchanged"
-    changes: dict[str, tuple[Any, Any]]
+    changes: dict[str, list[Any]]
+    status: str
     period_text: str
     period_start: date | None
     period_end: date | None
@@ -48,11 +50,13 @@ class RowChange:
 
 
 @dataclass(frozen=True)
-class ImportPreview:
+class ImportResult:
     heading: PlanHeading
-    plan_exists: bool
+    plan_id: int | None  # None after a dry run
+    plan_existed: bool
+    dry_run: bool
     rows: tuple[RowChange, ...]
-    missing_numbers: tuple[int, ...] = ()  # campaigns in the database the file no longer lists
+    missing_numbers: tuple[int, ...]  # campaigns of the plan the file no longer lists (left as they are)
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
@@ -61,23 +65,19 @@ class ImportPreview:
     def flagged(self) -> list[RowChange]:
         return [row for row in self.rows if row.flagged]
 
-
-@dataclass(frozen=True)
-class ImportSummary:
-    plan_id: int
-    plan_number: str
-    created: int
-    updated: int
-    unchanged: int
-    flagged: tuple[int, ...]
-    missing_numbers: tuple[int, ...] = field(default=())
-
     def as_dict(self) -> dict[str, Any]:
         return {
-            "plan_id": self.plan_id, "plan_number": self.plan_number, "created": self.created,
-            "updated": self.updated, "unchanged": self.unchanged, "flagged": list(self.flagged),
+            "dry_run": self.dry_run, "plan_id": self.plan_id, "plan_number": self.heading.number,
+            "plan_exists": self.plan_existed, "created": self.count("create"), "updated": self.count("update"),
+            "unchanged": self.count("unchanged"), "flagged": [row.number for row in self.flagged],
             "missing_numbers": list(self.missing_numbers),
         }
+
+
+def read_plan_file(data: bytes, filename: str, number: str | None, config: Config) -> tuple[PlanDocument, PlanHeading]:
+    """Read an uploaded plan and its heading, with the configured limits and defaults."""
+    document = read_plan(data, filename, max_bytes=config.imports.max_bytes)
+    return document, heading_of(document, number, config.organisation.name)
 
 
 def heading_of(document: PlanDocument, number: str | None = None, default_body: str = "") -> PlanHeading:
@@ -101,44 +101,62 @@ def heading_of(document: PlanDocument, number: str | None = None, default_body: 
     )
 
 
-def preview_import(document: PlanDocument, heading: PlanHeading) -> ImportPreview:
-    """What applying the document would do, without writing anything."""
-    plan = _find_plan(heading.number)
-    existing = _campaigns_by_number(plan)
-    rows = tuple(_row_change(row, existing.get(row.number)) for row in document.rows)
-    listed = {row.number for row in document.rows}
-    missing = tuple(sorted(n for n in existing if n not in listed))
-    return ImportPreview(heading=heading, plan_exists=plan is not None, rows=rows, missing_numbers=missing)
-
-
-def apply_import(document: PlanDocument, heading: PlanHeading, actor: Actor, source_filename: str) -> ImportSummary:
-    """Write the plan and its campaigns in one transaction, and say what happened."""
+def import_plan(document: PlanDocument, heading: PlanHeading, actor: Actor, source_filename: str,
+                *, dry_run: bool = False) -> ImportResult:
+    """Write the plan and its campaigns (the caller commits), or with `dry_run` roll it all back."""
     _check_unique_numbers(document)
-    preview = preview_import(document, heading)
-    plan = _find_plan(heading.number) or Plan(number=heading.number)
-    plan_is_new = plan.id is None
+    plan = db.session.scalar(select(Plan).where(Plan.number == heading.number))
+    plan_existed = plan is not None
+    plan = plan or Plan(number=heading.number)
     plan.title, plan.issuing_body, plan.issued_on = heading.title, heading.issuing_body, heading.issued_on
     plan.place, plan.basis, plan.year = heading.place, heading.basis, heading.year
     plan.source_filename = source_filename[:255]
     db.session.add(plan)
     db.session.flush()
-    existing = _campaigns_by_number(plan)
-    for row in document.rows:
-        data = _input_for(row, plan.id)
-        campaign = existing.get(row.number)
-        if campaign is None:
-            create_campaign(data, actor, status="planned")
-        else:
-            update_campaign(campaign, data, actor, action="campaign.import")
-    summary = ImportSummary(
-        plan_id=plan.id, plan_number=plan.number, created=preview.count("create"), updated=preview.count("update"),
-        unchanged=preview.count("unchanged"), flagged=tuple(row.number for row in preview.flagged),
-        missing_numbers=preview.missing_numbers,
+    existing = {c.number: c for c in db.session.scalars(select(Campaign).where(Campaign.plan_id == plan.id))}
+    try:
+        rows = tuple(_import_row(row, plan.id, existing.get(row.number), actor) for row in document.rows)
+    except Exception:
+        db.session.rollback()
+        raise
+    listed = {row.number for row in document.rows}
+    result = ImportResult(
+        heading=heading, plan_id=None if dry_run else plan.id, plan_existed=plan_existed, dry_run=dry_run, rows=rows,
+        missing_numbers=tuple(sorted(n for n in existing if n is not None and n not in listed)),
     )
-    record(actor, "plan.import" if not plan_is_new else "plan.create", "plan", plan.id,
-           file=source_filename, format=document.format, **{k: v for k, v in summary.as_dict().items() if k != "plan_id"})
-    db.session.commit()
-    return summary
+    if dry_run:
+        db.session.rollback()
+    else:
+        summary = {k: v for k, v in result.as_dict().items() if k not in ("plan_id", "dry_run")}
+        record(actor, "plan.import" if plan_existed else "plan.create", "plan", plan.id,
+               file=source_filename, format=document.format, **summary)
+    return result
+
+
+def _import_row(row: PlanRow, plan_id: int, campaign: Campaign | None, actor: Actor) -> RowChange:
+    if campaign is None:
+        campaign = create_campaign(_input_for(row, plan_id, None), actor, status="planned")
+        action, changes = "create", {}
+    else:
+        changes = update_campaign(campaign, _input_for(row, plan_id, campaign), actor, action="campaign.import")
+        action = "update" if changes else "unchanged"
+    return RowChange(
+        number=row.number, title=campaign.title, action=action, changes=changes, status=campaign.status,
+        period_text=campaign.period_text, period_start=campaign.period_start, period_end=campaign.period_end,
+        flagged=campaign.period_flagged,
+    )
+
+
+def _input_for(row: PlanRow, plan_id: int, campaign: Campaign | None) -> CampaignInput:
+    """What the plan file says about a campaign; dates a person set stay while the phrase is unchanged."""
+    keep_dates = campaign is not None and campaign.period_edited and campaign.period_text == clean_text(row.period_text)
+    return CampaignInput(
+        title=row.title, lead_unit=row.lead_unit, partner_units=tuple(split_units(row.partner_units)),
+        form_text=row.form_text, channels=None, period_text=row.period_text,
+        period_start=campaign.period_start if keep_dates and campaign else None,
+        period_end=campaign.period_end if keep_dates and campaign else None,
+        description=None, number=row.number, plan_id=plan_id,
+    )
 
 
 def _check_unique_numbers(document: PlanDocument) -> None:
@@ -147,50 +165,3 @@ def _check_unique_numbers(document: PlanDocument) -> None:
         if row.number in seen:
             raise PlanReadError("Task number %(number)d appears twice in the table.", code="plan_duplicate_number", number=row.number)
         seen.add(row.number)
-
-
-def _find_plan(number: str) -> Plan | None:
-    return db.session.scalar(select(Plan).where(Plan.number == number))
-
-
-def _campaigns_by_number(plan: Plan | None) -> dict[int, Campaign]:
-    if plan is None or plan.id is None:
-        return {}
-    campaigns = db.session.scalars(select(Campaign).where(Campaign.plan_id == plan.id, Campaign.number.is_not(None)))
-    return {c.number: c for c in campaigns if c.number is not None}
-
-
-def _input_for(row: PlanRow, plan_id: int | None) -> CampaignInput:
-    return CampaignInput(
-        title=row.title, lead_unit=row.lead_unit, partner_units=tuple(split_units(row.partner_units)),
-        form_text=row.form_text, period_text=row.period_text, number=row.number, plan_id=plan_id,
-    )
-
-
-def _row_change(row: PlanRow, campaign: Campaign | None) -> RowChange:
-    period = parse_period(clean_text(row.period_text)) if row.period_text.strip() else None
-    start, end = (period.start, period.end) if period and period.understood else (None, None)
-    flagged = bool(row.period_text.strip()) and not (period and period.understood)
-    if campaign is None:
-        return RowChange(row.number, clean_text(row.title), "create", {}, row.period_text, start, end, flagged)
-    before = describe(campaign)
-    after = {
-        "title": clean_text(row.title),
-        "lead_unit": clean_text(row.lead_unit) or None,
-        "partner_units": partner_names(row.lead_unit, split_units(row.partner_units)),
-        "form_text": clean_text(row.form_text),
-        "channels": before["channels"] if campaign.channels_edited else derive_channels(clean_text(row.form_text)),
-        "period_text": clean_text(row.period_text),
-        "period_start": start.isoformat() if start else None,
-        "period_end": end.isoformat() if end else None,
-    }
-    changes = {key: (before[key], value) for key, value in after.items() if _differs(key, before[key], value)}
-    return RowChange(row.number, after["title"], "update" if changes else "unchanged", changes, row.period_text, start, end, flagged)
-
-
-def _differs(key: str, before: Any, after: Any) -> bool:
-    if key == "lead_unit":
-        return unit_key(before or "") != unit_key(after or "")
-    if key == "partner_units":
-        return [unit_key(u) for u in before] != [unit_key(u) for u in after]
-    return before != after

@@ -11,7 +11,7 @@ from cms.models import Plan
 
 
 def list_plans() -> list[Plan]:
-    return list(db.session.scalars(select(Plan).order_by(Plan.year.desc(), Plan.number)))
+    return list(db.session.scalars(select(Plan).order_by(Plan.year.desc().nulls_last(), Plan.number)))
 
 
 def get_plan(plan_id: int) -> Plan:

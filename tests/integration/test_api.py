@@ -97,3 +97,21 @@ def test_the_openapi_document_lists_exactly_the_api_routes(app: Flask, client) -
     routed = {(rule.rule, method) for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == routed
+
+
+def test_patching_the_text_lets_derived_channels_follow_it(client, accounts: Accounts, imported_plan) -> None:
+    headers = accounts.token("editor")
+    before = client.get("/api/v1/campaigns/5", headers=headers).get_json()
+    assert before["channels"] == ["event"]
+    after = client.patch("/api/v1/campaigns/5", headers=headers, json={"form_text": "Tuyên truyền trên mạng xã hội và hệ thống Panoled"}).get_json()
+    assert after["channels"] == ["panoled", "social"]
+    chosen = client.patch("/api/v1/campaigns/5", headers=headers, json={"channels": ["website"]}).get_json()
+    assert chosen["channels"] == ["website"]
+    again = client.patch("/api/v1/campaigns/5", headers=headers, json={"form_text": "Tổ chức hội nghị"}).get_json()
+    assert again["channels"] == ["website"]  # a person's choice sticks
+
+
+def test_a_campaign_in_a_plan_that_does_not_exist_is_refused(client, accounts: Accounts) -> None:
+    response = client.post("/api/v1/campaigns", headers=accounts.token("editor"), json={"title": "X", "plan_id": 99999})
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "plan_not_found"

@@ -78,3 +78,15 @@ def test_a_configured_secret_key_is_used_as_given(tmp_path: Path) -> None:
 def test_the_repository_holds_no_secret_constant() -> None:
     repo_config = Path(__file__).resolve().parents[2] / "config.toml"
     assert load_config(repo_config, environ={}).web.secret_key == ""
+
+
+def test_a_missing_file_named_by_panoled_config_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(environ={"PANOLED_CONFIG": str(tmp_path / "typo.toml")})
+    assert "typo.toml" in str(error.value)
+
+
+def test_a_logo_must_be_a_bitmap_image(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, '[organisation]\nlogo = "logo.svg"\n'), environ={})
+    assert "organisation.logo" in str(error.value)

@@ -11,12 +11,12 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from conftest import PLAN_FILE, Accounts, csrf_token
-from cms.errors import PlanReadError
+from cms.errors import PlanReadError, ValidationFailed
 from cms.extensions import db
 from cms.models import AuditEvent, Campaign, Plan
 from cms.services.audit import Actor
 from cms.services.campaigns import describe, list_campaigns
-from cms.services.plan_import import apply_import, heading_of, preview_import
+from cms.services.plan_import import heading_of, import_plan
 from cms.services.plan_reader import read_plan
 
 PAPI = ("Truyền thông nâng cao Chỉ số Quản trị môi trường trong Chỉ số Hiệu quả quản trị "
@@ -43,9 +43,15 @@ EXPECTED = {
 }
 
 
-def import_bytes(data: bytes, filename: str) -> Any:
+def import_bytes(data: bytes, filename: str, dry_run: bool = False) -> Any:
     document = read_plan(data, filename)
-    return apply_import(document, heading_of(document), Actor.command_line(), filename)
+    result = import_plan(document, heading_of(document), Actor.command_line(), filename, dry_run=dry_run)
+    db.session.commit()
+    return result
+
+
+def counts(result: Any) -> tuple[int, int, int]:
+    return result.count("create"), result.count("update"), result.count("unchanged")
 
 
 def campaigns_as_dicts() -> list[dict[str, Any]]:
@@ -54,7 +60,7 @@ def campaigns_as_dicts() -> list[dict[str, Any]]:
 
 def test_the_shared_plan_gives_its_16_campaigns_with_titles_units_and_periods(ctx: Flask, plan_text: bytes) -> None:
     summary = import_bytes(plan_text, PLAN_FILE.name)
-    assert (summary.created, summary.updated, summary.flagged) == (16, 0, ())
+    assert counts(summary)[:2] == (16, 0) and summary.flagged == []
     campaigns = {c["number"]: c for c in campaigns_as_dicts()}
     assert sorted(campaigns) == list(range(1, 17))
     for number, (title, lead, period_text, start, end) in EXPECTED.items():
@@ -103,7 +109,7 @@ def test_the_same_plan_as_docx_xlsx_csv_or_tsv_gives_the_same_campaigns(ctx: Fla
     db.session.commit()
     head, rows = plan_files.demo_plan_parts()
     summary = import_bytes(build(head, rows), filename)
-    assert summary.created == 16
+    assert counts(summary)[0] == 16
     strip = lambda items: [{k: v for k, v in c.items() if k not in ("id", "plan_id")} for c in items]  # noqa: E731
     assert strip(campaigns_as_dicts()) == strip(from_text)
 
@@ -113,7 +119,7 @@ def test_reimporting_updates_campaigns_by_number_instead_of_duplicating(ctx: Fla
     ids = {c["number"]: c["id"] for c in campaigns_as_dicts()}
     changed = plan_text.decode("utf-8").replace("Tháng 5/2024", "Tháng 5-6/2024").encode("utf-8")
     summary = import_bytes(changed, PLAN_FILE.name)
-    assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 15)
+    assert counts(summary) == (0, 1, 15)
     campaigns = {c["number"]: c for c in campaigns_as_dicts()}
     assert {n: c["id"] for n, c in campaigns.items()} == ids
     assert campaigns[3]["period_end"] == "2024-06-30"
@@ -125,7 +131,7 @@ def test_reimporting_updates_campaigns_by_number_instead_of_duplicating(ctx: Fla
 def test_an_unreadable_period_is_kept_as_text_and_flagged_never_guessed(ctx: Flask, plan_text: bytes) -> None:
     odd = plan_text.decode("utf-8").replace("Tháng 9/2024", "Theo tiến độ của Bộ").encode("utf-8")
     summary = import_bytes(odd, PLAN_FILE.name)
-    assert summary.flagged == (5,)
+    assert [row.number for row in summary.flagged] == [5]
     campaign = {c["number"]: c for c in campaigns_as_dicts()}[5]
     assert campaign["period_text"] == "Theo tiến độ của Bộ"
     assert campaign["period_flagged"] is True
@@ -170,15 +176,57 @@ def test_a_plan_without_a_number_needs_one_given(ctx: Flask) -> None:
     with pytest.raises(PlanReadError) as error:
         heading_of(document)
     assert error.value.code == "plan_number_missing"
-    summary = apply_import(document, heading_of(document, "12/KH-TEST"), Actor.command_line(), "no-head.csv")
-    assert summary.plan_number == "12/KH-TEST" and summary.created == 16
+    summary = import_plan(document, heading_of(document, "12/KH-TEST"), Actor.command_line(), "no-head.csv")
+    assert summary.heading.number == "12/KH-TEST" and summary.count("create") == 16
 
 
 def test_the_preview_writes_nothing(ctx: Flask, plan_text: bytes) -> None:
-    document = read_plan(plan_text, PLAN_FILE.name)
-    preview = preview_import(document, heading_of(document))
-    assert preview.count("create") == 16 and not preview.plan_exists
+    preview = import_bytes(plan_text, PLAN_FILE.name, dry_run=True)
+    assert preview.count("create") == 16 and not preview.plan_existed and preview.plan_id is None
     assert db.session.scalar(select(func.count()).select_from(Plan)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_the_preview_says_exactly_what_the_import_then_does(ctx: Flask, plan_text: bytes) -> None:
+    import_bytes(plan_text, PLAN_FILE.name)
+    changed = plan_text.decode("utf-8").replace("Quý III/2024", "Quý IV/2024").encode("utf-8")
+    preview = import_bytes(changed, PLAN_FILE.name, dry_run=True)
+    done = import_bytes(changed, PLAN_FILE.name)
+    assert counts(preview) == counts(done) == (0, 2, 14)
+    assert [r.changes for r in preview.rows] == [r.changes for r in done.rows]
+
+
+def test_a_file_the_import_would_refuse_is_refused_at_preview(ctx: Flask, plan_text: bytes) -> None:
+    duplicated = plan_text.decode("utf-8").replace("\n16\t", "\n15\t").encode("utf-8")
+    with pytest.raises(PlanReadError) as error:
+        import_bytes(duplicated, PLAN_FILE.name, dry_run=True)
+    assert error.value.code == "plan_duplicate_number"
+    untitled = plan_text.decode("utf-8").replace("\n5\tTổ chức hoạt động hưởng ứng Chiến dịch “Làm cho thế giới sạch hơn năm 2024”\t", "\n5\t\t").encode("utf-8")
+    with pytest.raises(ValidationFailed):
+        import_bytes(untitled, PLAN_FILE.name, dry_run=True)
+    assert db.session.scalar(select(func.count()).select_from(Plan)) == 0
+
+
+def test_a_reimport_keeps_what_a_person_added(ctx: Flask, plan_text: bytes) -> None:
+    from cms.services.campaigns import CampaignInput, get_campaign, update_campaign
+
+    import_bytes(plan_text, PLAN_FILE.name)
+    campaign = next(c for c in list_campaigns() if c.number == 1)
+    data = describe(campaign)
+    update_campaign(campaign, CampaignInput(
+        title=data["title"], lead_unit=data["lead_unit"], partner_units=tuple(data["partner_units"]),
+        form_text=data["form_text"], period_text=data["period_text"], period_start=date(2024, 3, 10),
+        period_end=date(2024, 3, 31), description="Ghi chú của phòng", number=1, plan_id=campaign.plan_id), Actor.command_line())
+    db.session.commit()
+    again = import_bytes(plan_text, PLAN_FILE.name)
+    assert counts(again) == (0, 0, 16)
+    kept = describe(get_campaign(campaign.id))
+    assert kept["description"] == "Ghi chú của phòng"
+    assert (kept["period_start"], kept["period_end"]) == ("2024-03-10", "2024-03-31")
+    moved = plan_text.decode("utf-8").replace("Tháng 3/2024", "Tháng 4/2024").encode("utf-8")
+    import_bytes(moved, PLAN_FILE.name)
+    assert describe(get_campaign(campaign.id))["period_start"] == "2024-04-01"  # the plan moved it: the plan wins
 
 
 def test_the_upload_page_previews_then_imports_on_confirmation(client, app: Flask, accounts: Accounts, plan_text: bytes) -> None:

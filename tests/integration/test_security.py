@@ -8,7 +8,8 @@ from flask import Flask
 from conftest import STRONG_PASSWORD, Accounts, csrf_token
 from cms.access import PUBLIC, access_of
 from cms.models import LoginAttempt
-from cms.services.accounts import LoginThrottled, authenticate
+from cms.errors import LoginThrottled
+from cms.services.accounts import authenticate
 from cms.extensions import db
 from cms.models.types import utcnow
 
@@ -48,7 +49,7 @@ def test_every_route_declares_who_may_use_it(app: Flask) -> None:
 
 def test_only_login_language_health_and_the_api_document_are_public(app: Flask) -> None:
     public = sorted(rule.rule for rule in app.url_map.iter_rules() if access_of(app, rule.endpoint) == PUBLIC)
-    assert public == ["/api/openapi.json", "/healthz", "/language", "/login"]
+    assert public == ["/api/openapi.json", "/branding/logo", "/healthz", "/language", "/login"]
 
 
 def test_signed_out_visitors_are_sent_to_login(client) -> None:
@@ -239,3 +240,67 @@ def test_logout_needs_a_post_with_csrf(client, accounts: Accounts) -> None:
     assert client.get("/logout").status_code == 405
     assert client.post("/logout").status_code == 400
     assert client.get("/").status_code == 200
+
+
+def test_a_successful_sign_in_does_not_forgive_an_address_its_failures(client, app: Flask, accounts: Accounts) -> None:
+    accounts.create("editor", "sprayer@example.org")
+    limit = app.config["PANOLED"].security.login_max_failures_per_ip
+    for i in range(limit):
+        attempt(client, f"victim{i}@example.org", "guess-guess-guess", ip="10.8.8.8")
+        if i % 10 == 0:
+            attempt(client, "sprayer@example.org", STRONG_PASSWORD, ip="10.8.8.8")
+            client.post("/logout", data={"csrf_token": csrf_token(client.get("/account/"))})
+    assert attempt(client, "another@example.org", "guess-guess-guess", ip="10.8.8.8").status_code == 429
+
+
+def test_forwarded_addresses_count_only_behind_a_configured_proxy(settings) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from cms import create_app
+
+    seen = []
+    for proxies in (0, 1):
+        app = create_app(dataclasses.replace(settings, web=dataclasses.replace(settings.web, trusted_proxies=proxies)), {"TESTING": True})
+        with app.test_request_context():
+            pass
+        client = app.test_client()
+        app.add_url_rule("/_whoami", "whoami", lambda: __import__("flask").request.remote_addr)
+        app.view_functions["whoami"]._panoled_access = "public"
+        seen.append(client.get("/_whoami", headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_data(as_text=True))
+    assert seen == ["127.0.0.1", "203.0.113.9"]
+
+
+def test_nobody_revokes_another_persons_token_from_their_own_account_page(client, app: Flask, accounts: Accounts) -> None:
+    headers = accounts.token("auditor")
+    from cms.models import ApiToken
+    with app.app_context():
+        token_id = db.session.scalar(db.select(ApiToken.id))
+    accounts.login("editor")
+    page = client.get("/account/")
+    response = client.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": csrf_token(page)}, follow_redirects=True)
+    assert "flash-error" in response.get_data(as_text=True)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+def test_an_admin_revokes_another_persons_token(client, app: Flask, accounts: Accounts) -> None:
+    headers = accounts.token("auditor")
+    from cms.models import ApiToken
+    with app.app_context():
+        token = db.session.scalar(db.select(ApiToken))
+        token_id, owner_id = token.id, token.user_id
+    accounts.login("admin")
+    page = client.get(f"/admin/users/{owner_id}")
+    assert "auditor token" in page.get_data(as_text=True)
+    response = client.post(f"/admin/users/{owner_id}/tokens/{token_id}/revoke", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("query", ["endpoint=x", "_method=POST", "_external=1&_anchor=x", "plan=abc&status=nope&year=-1"])
+def test_odd_query_strings_never_break_the_campaign_pages(client, accounts: Accounts, imported_plan, query: str) -> None:
+    accounts.login("auditor")
+    for path in ("/", "/campaigns/timeline"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 200, (path, query)
+        body = response.get_data(as_text=True)
+        assert "href=\"http" not in body and "#x\"" not in body

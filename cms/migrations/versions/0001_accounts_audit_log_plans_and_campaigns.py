@@ -110,6 +110,7 @@ def upgrade() -> None:
     sa.Column('period_start', sa.Date(), nullable=True),
     sa.Column('period_end', sa.Date(), nullable=True),
     sa.Column('period_flagged', sa.Boolean(), nullable=False),
+    sa.Column('period_edited', sa.Boolean(), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('created_at', cms.models.types.UTCDateTime(timezone=True), nullable=False),

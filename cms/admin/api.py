@@ -1,4 +1,4 @@
-"""Account endpoints: who am I, and user administration (admin only)."""
+"""Account endpoints of the REST API: who am I, and user administration (admin only)."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,15 +6,11 @@ from typing import Any
 from flask import current_app, g
 
 from cms.access import roles_required, signed_in
-from cms.api import bp
-from cms.api.common import actor, json_body, text_field
+from cms.api import actor, api_blueprint, json_body, text_field
 from cms.extensions import db
-from cms.models import User
-from cms.services.accounts import NewAccount, create_user, list_users
+from cms.services.accounts import NewAccount, create_user, describe_user, list_users
 
-
-def describe_user(user: User) -> dict[str, Any]:
-    return {"id": user.id, "email": user.email, "display_name": user.display_name, "role": user.role, "active": user.active}
+bp = api_blueprint("users_api", __name__)
 
 
 @bp.get("/me")

@@ -1,4 +1,4 @@
-"""Campaign endpoints."""
+"""Campaign endpoints of the REST API."""
 from __future__ import annotations
 
 from datetime import date
@@ -7,8 +7,7 @@ from typing import Any
 from flask import g, request
 
 from cms.access import roles_required, signed_in
-from cms.api import bp
-from cms.api.common import actor, json_body, text_field
+from cms.api import actor, api_blueprint, json_body, text_field
 from cms.errors import ValidationFailed
 from cms.extensions import db
 from cms.models import CAMPAIGN_STATUSES
@@ -19,6 +18,7 @@ from cms.services.campaigns import (
 )
 from cms.services.channels import CHANNELS
 
+bp = api_blueprint("campaigns_api", __name__)
 
 @bp.get("/campaigns")
 @signed_in
@@ -56,8 +56,14 @@ def _bad_date(key: str) -> date:
 
 
 def _input(body: dict[str, Any], base: dict[str, Any] | None = None) -> CampaignInput:
+    """The campaign as given, on top of `base` (its current state, for PATCH).
+
+    Channels are passed only when the body names them, so a PATCH of the text
+    lets derived channels follow it; dates are always passed and the service
+    tells a kept date from a new one.
+    """
     merged = (base or {}) | body
-    channels = merged.get("channels")
+    channels = body.get("channels")
     partners = merged.get("partner_units") or []
     number = merged.get("number")
     plan_id = merged.get("plan_id")
@@ -68,15 +74,12 @@ def _input(body: dict[str, Any], base: dict[str, Any] | None = None) -> Campaign
     for key, value in (("number", number), ("plan_id", plan_id)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise ValidationFailed("%(key)s must be a whole number.", code="field_invalid", key=key)
-    # Dates given (or kept from before) win over the phrase; none at all: read the phrase.
-    explicit_dates = merged.get("period_start") is not None or merged.get("period_end") is not None
     return CampaignInput(
         title=text_field(merged, "title", max_length=2000), lead_unit=text_field(merged, "lead_unit", max_length=500) or "",
         partner_units=tuple(partners), form_text=text_field(merged, "form_text"),
         channels=tuple(channels) if channels is not None else None,
         period_text=text_field(merged, "period_text", max_length=300),
-        period_start=_date(merged, "period_start") if explicit_dates else None,
-        period_end=_date(merged, "period_end") if explicit_dates else None,
+        period_start=_date(merged, "period_start"), period_end=_date(merged, "period_end"),
         description=text_field(merged, "description"), number=number, plan_id=plan_id,
     )
 
@@ -98,10 +101,7 @@ def campaign_update(campaign_id: int) -> dict[str, Any]:
     if unknown or {"id", "status"} & set(body):
         raise ValidationFailed("These fields cannot be set here: %(keys)s.", code="field_invalid",
                                keys=", ".join(sorted(unknown | ({"id", "status"} & set(body)))))
-    current = describe(campaign)
-    if "period_text" in body and not {"period_start", "period_end"} & set(body):
-        current = current | {"period_start": None, "period_end": None}
-    changes = update_campaign(campaign, _input(body, current), actor())
+    changes = update_campaign(campaign, _input(body, describe(campaign)), actor())
     db.session.commit()
     return describe(campaign) | {"changes": changes}
 
