@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install dev translations extract-messages clean
+.PHONY: run test install dev translations extract-messages migration clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -32,6 +32,10 @@ extract-messages: $(VENV)/.installed
 	  -k Conflict -k PlanReadError -k WeakPassword -k TransitionNotAllowed -k InvalidCredentials \
 	  -k LoginThrottled -o cms/translations/messages.pot .
 	$(BIN)/pybabel -q update -i cms/translations/messages.pot -d cms/translations
+
+# For developers changing models: write the next Alembic migration.
+migration: $(VENV)/.installed
+	$(BIN)/python -c 'import sys; from cms.database import new_migration; new_migration(sys.argv[1])' "$(MESSAGE)"
 
 run: install
 	$(BIN)/panoled demo

@@ -57,3 +57,22 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision(engine: Engine) -> str | None:
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def new_migration(message: str) -> None:
+    """Write the next migration from the difference between the models and the newest
+    migration (used by `make migration MESSAGE=...`), against a throwaway SQLite file."""
+    import tempfile
+
+    from sqlalchemy import create_engine
+
+    import cms.models  # noqa: F401  (registers every table)
+
+    if not message.strip():
+        raise SystemExit('give a message: make migration MESSAGE="what changes"')
+    with tempfile.TemporaryDirectory() as folder:
+        engine = create_engine(f"sqlite:///{folder}/migration.sqlite3")
+        upgrade(engine)
+        heads = ScriptDirectory.from_config(alembic_config(engine)).get_current_head() or "0000"
+        command.revision(alembic_config(engine), message=message, autogenerate=True, rev_id=f"{int(heads) + 1:04d}")
+        engine.dispose()

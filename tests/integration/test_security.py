@@ -261,8 +261,6 @@ def test_forwarded_addresses_count_only_behind_a_configured_proxy(settings) -> N
     seen = []
     for proxies in (0, 1):
         app = create_app(dataclasses.replace(settings, web=dataclasses.replace(settings.web, trusted_proxies=proxies)), {"TESTING": True})
-        with app.test_request_context():
-            pass
         client = app.test_client()
         app.add_url_rule("/_whoami", "whoami", lambda: __import__("flask").request.remote_addr)
         app.view_functions["whoami"]._panoled_access = "public"
