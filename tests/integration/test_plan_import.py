@@ -50,6 +50,19 @@ def import_bytes(data: bytes, filename: str, dry_run: bool = False) -> Any:
     return result
 
 
+def edit(number: int, **changes: Any) -> int:
+    """A person edits campaign `number` of the plan as the form would; returns its id."""
+    from cms.services.campaigns import CampaignInput, update_campaign
+
+    campaign = next(c for c in list_campaigns() if c.number == number)
+    data = describe(campaign)
+    fields = dict(title=data["title"], lead_unit=data["lead_unit"], partner_units=tuple(data["partner_units"]),
+                  form_text=data["form_text"], period_text=data["period_text"], number=number, plan_id=campaign.plan_id)
+    update_campaign(campaign, CampaignInput(**(fields | changes)), Actor.command_line())
+    db.session.commit()
+    return campaign.id
+
+
 def counts(result: Any) -> tuple[int, int, int]:
     return result.count("create"), result.count("update"), result.count("unchanged")
 
@@ -139,18 +152,12 @@ def test_an_unreadable_period_is_kept_as_text_and_flagged_never_guessed(ctx: Fla
 
 
 def test_channels_a_person_edited_survive_a_reimport(ctx: Flask, plan_text: bytes) -> None:
-    from cms.services.campaigns import CampaignInput, get_campaign, update_campaign
+    from cms.services.campaigns import get_campaign
 
     import_bytes(plan_text, PLAN_FILE.name)
-    campaign = next(c for c in list_campaigns() if c.number == 2)
-    data = describe(campaign)
-    update_campaign(campaign, CampaignInput(
-        title=data["title"], lead_unit=data["lead_unit"], partner_units=tuple(data["partner_units"]),
-        form_text=data["form_text"], channels=("website",), period_text=data["period_text"],
-        number=2, plan_id=campaign.plan_id), Actor.command_line())
-    db.session.commit()
+    campaign_id = edit(2, channels=("website",))
     import_bytes(plan_text, PLAN_FILE.name)
-    assert get_campaign(campaign.id).channels == ["website"]
+    assert get_campaign(campaign_id).channels == ["website"]
 
 
 @pytest.mark.parametrize("data, filename, code", [
@@ -209,24 +216,18 @@ def test_a_file_the_import_would_refuse_is_refused_at_preview(ctx: Flask, plan_t
 
 
 def test_a_reimport_keeps_what_a_person_added(ctx: Flask, plan_text: bytes) -> None:
-    from cms.services.campaigns import CampaignInput, get_campaign, update_campaign
+    from cms.services.campaigns import get_campaign
 
     import_bytes(plan_text, PLAN_FILE.name)
-    campaign = next(c for c in list_campaigns() if c.number == 1)
-    data = describe(campaign)
-    update_campaign(campaign, CampaignInput(
-        title=data["title"], lead_unit=data["lead_unit"], partner_units=tuple(data["partner_units"]),
-        form_text=data["form_text"], period_text=data["period_text"], period_start=date(2024, 3, 10),
-        period_end=date(2024, 3, 31), description="Ghi chú của phòng", number=1, plan_id=campaign.plan_id), Actor.command_line())
-    db.session.commit()
+    campaign_id = edit(1, period_start=date(2024, 3, 10), period_end=date(2024, 3, 31), description="Ghi chú của phòng")
     again = import_bytes(plan_text, PLAN_FILE.name)
     assert counts(again) == (0, 0, 16)
-    kept = describe(get_campaign(campaign.id))
+    kept = describe(get_campaign(campaign_id))
     assert kept["description"] == "Ghi chú của phòng"
     assert (kept["period_start"], kept["period_end"]) == ("2024-03-10", "2024-03-31")
     moved = plan_text.decode("utf-8").replace("Tháng 3/2024", "Tháng 4/2024").encode("utf-8")
     import_bytes(moved, PLAN_FILE.name)
-    assert describe(get_campaign(campaign.id))["period_start"] == "2024-04-01"  # the plan moved it: the plan wins
+    assert describe(get_campaign(campaign_id))["period_start"] == "2024-04-01"  # the plan moved it: the plan wins
 
 
 def test_the_upload_page_previews_then_imports_on_confirmation(client, app: Flask, accounts: Accounts, plan_text: bytes) -> None:
