@@ -210,6 +210,58 @@ def campaign_list(as_json: bool, plan_number: str | None) -> None:
         click.echo(f"{c['id']:>4} {c['number'] or '-':>3} {c['status']:<9} {period:<23} {c['title'][:70]}")
 
 
+@main.group("media")
+def media_group() -> None:
+    """The media library."""
+
+
+@media_group.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--campaign", "campaign_id", type=int, required=True, help="The campaign's id (see `campaign list`).")
+@click.option("--kind", type=click.Choice(["poster", "banner"]), default="poster", help="What a picture is for.")
+@click.option("--json", "as_json", is_flag=True, help="Print the asset as JSON.")
+@with_appcontext
+@friendly_errors
+def media_add(file: Path, campaign_id: int, kind: str, as_json: bool) -> None:
+    """Add a videoclip, poster or banner to a campaign; refused files exit non-zero with the reason."""
+    from cms.services.audit import Actor
+    from cms.services.media import add_upload, describe_asset
+
+    with file.open("rb") as stream:
+        result = add_upload(stream, file.name, campaign_id, Actor.command_line(), _settings(), as_banner=kind == "banner")
+    if as_json:
+        click.echo(json.dumps(describe_asset(result.asset) | {"duplicate": not result.created}, ensure_ascii=False, indent=2))
+    elif result.created:
+        click.echo(f"added media {result.asset.id}: {result.asset.display_name} ({result.asset.kind}, {result.asset.width}x{result.asset.height})")
+    else:
+        click.echo(f"already in the campaign as media {result.asset.id}: {result.asset.display_name}")
+
+
+@media_group.command("work")
+@click.option("--once", is_flag=True, help="Make what is waiting, then exit.")
+@click.option("--workers", type=int, default=None, help="Worker threads (default: [media] workers).")
+@with_appcontext
+def media_work(once: bool, workers: int | None) -> None:
+    """Make thumbnails, board renditions and LED previews (what the demo runs in the background)."""
+    import threading
+
+    from cms.services.derivatives import queue_missing, start_workers, work_until_idle
+
+    settings = _settings()
+    queue_missing(settings)
+    if once:
+        click.echo(f"made {work_until_idle(settings)} derivatives")
+        return
+    stop = threading.Event()
+    threads = start_workers(current_app._get_current_object(), workers or settings.media.workers or 1, stop)  # type: ignore[attr-defined]
+    click.echo(f"{len(threads)} derivative workers running (Ctrl+C stops them)")
+    try:
+        while True:
+            stop.wait(3600)
+    except KeyboardInterrupt:
+        stop.set()
+
+
 @main.command("run")
 @click.option("--host", default=None, help="Address to listen on (default: [web] host).")
 @click.option("--port", type=int, default=None, help="Port (default: [web] port).")
@@ -259,4 +311,11 @@ def demo_command(ctx: click.Context, host: str | None, port: int | None, no_serv
     click.echo(f"  password: {password}   (new at every start; shown only here)")
     click.echo("")
     if not no_serve:
-        _serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+        import threading
+
+        from cms.services.derivatives import queue_missing, start_workers
+
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        queue_missing(settings)
+        start_workers(app, settings.media.workers, threading.Event())
+        _serve(app, host, port)

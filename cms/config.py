@@ -74,6 +74,33 @@ class ImportsConfig:
 
 
 @dataclass(frozen=True)
+class MediaConfig:
+    max_image_mb: int = 50
+    max_video_mb: int = 2048
+    max_video_minutes: int = 240
+    workers: int = 2  # derivative workers started by `panoled demo` (and `panoled media work`)
+
+
+@dataclass(frozen=True)
+class BoardProfileConfig:
+    """A board size renditions are made for, until boards are registered."""
+
+    key: str
+    name: str
+    width: int
+    height: int
+    pixel_pitch_mm: float
+    viewing_distance_m: float
+
+
+DEFAULT_PROFILES = (
+    BoardProfileConfig("1920x1080", "LED 1920×1080 (P6)", 1920, 1080, 6.0, 40.0),
+    BoardProfileConfig("960x320", "LED 960×320 (P10)", 960, 320, 10.0, 60.0),
+    BoardProfileConfig("768x384", "LED 768×384 (P10)", 768, 384, 10.0, 50.0),
+)
+
+
+@dataclass(frozen=True)
 class Config:
     organisation: OrganisationConfig = field(default_factory=OrganisationConfig)
     web: WebConfig = field(default_factory=WebConfig)
@@ -81,6 +108,8 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     imports: ImportsConfig = field(default_factory=ImportsConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
+    board_profiles: tuple[BoardProfileConfig, ...] = DEFAULT_PROFILES
     source: str = ""  # the file this was read from, for messages
 
     @property
@@ -103,6 +132,7 @@ SECTIONS: dict[str, type] = {
     "storage": StorageConfig,
     "security": SecurityConfig,
     "imports": ImportsConfig,
+    "media": MediaConfig,
 }
 
 
@@ -124,11 +154,42 @@ def load_config(
     if named and not config_path.exists():
         raise ConfigError(f"configuration file {config_path} does not exist")
     raw = _read_toml(config_path) if config_path.exists() else {}
+    profiles = _board_profiles(raw.pop("board_profiles", None))
     merged = _merge_env(raw, environ)
     for section, values in (overrides or {}).items():
         merged.setdefault(section, {}).update(values)
-    config = _build(merged, str(config_path))
+    config = dataclasses.replace(_build(merged, str(config_path)), board_profiles=profiles)
     return _resolve_paths(config, config_path.resolve().parent)
+
+
+def _board_profiles(raw: Any) -> tuple[BoardProfileConfig, ...]:
+    """[[board_profiles]] tables; absent means the defaults. Not overridable by env."""
+    if raw is None:
+        return DEFAULT_PROFILES
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("board_profiles must be one or more [[board_profiles]] tables")
+    hints = get_type_hints(BoardProfileConfig)
+    profiles = []
+    for index, table in enumerate(raw, start=1):
+        where = f"board_profiles[{index}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table")
+        unknown = set(table) - set(hints)
+        missing = set(hints) - set(table)
+        if unknown or missing:
+            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
+        values = {key: _convert(f"{where}.{key}", hints[key], table[key]) for key in hints}
+        profile = BoardProfileConfig(**values)
+        if not (16 <= profile.width <= 7680 and 16 <= profile.height <= 4320) or profile.width % 2 or profile.height % 2:
+            raise ConfigError(f"{where}: width and height must be even numbers of pixels between 16 and 7680x4320")
+        if profile.pixel_pitch_mm <= 0 or profile.viewing_distance_m <= 0:
+            raise ConfigError(f"{where}: pixel_pitch_mm and viewing_distance_m must be positive")
+        if not profile.key.replace("-", "").replace("_", "").isalnum() or len(profile.key) > 40:
+            raise ConfigError(f"{where}.key: letters, digits, - and _ only (at most 40)")
+        profiles.append(profile)
+    if len({p.key for p in profiles}) != len(profiles):
+        raise ConfigError("board_profiles: keys must be unique")
+    return tuple(profiles)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -191,6 +252,8 @@ def _convert(where: str, kind: type, value: Any) -> Any:
         return value
     if kind is str and isinstance(value, str):
         return value
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
     raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
 
 
@@ -202,6 +265,11 @@ def _from_text(where: str, kind: type, text: str) -> Any:
         if lowered in {"0", "false", "no", "off"}:
             return False
         raise ConfigError(f"{where}: expected true or false, got {text!r}")
+    if kind is float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            raise ConfigError(f"{where}: expected a number, got {text!r}") from None
     if kind is int:
         try:
             return int(text.strip())
@@ -221,6 +289,10 @@ def _validate(config: Config) -> None:
         (config.security.login_max_failures_per_account >= 1, "security.login_max_failures_per_account", "must be at least 1"),
         (config.security.login_max_failures_per_ip >= 1, "security.login_max_failures_per_ip", "must be at least 1"),
         (config.imports.max_bytes >= 1024, "imports.max_bytes", "must be at least 1024"),
+        (1 <= config.media.max_image_mb <= 1024, "media.max_image_mb", "must be between 1 and 1024"),
+        (1 <= config.media.max_video_mb <= 65536, "media.max_video_mb", "must be between 1 and 65536"),
+        (1 <= config.media.max_video_minutes <= 24 * 60, "media.max_video_minutes", "must be between 1 and 1440"),
+        (0 <= config.media.workers <= 16, "media.workers", "must be between 0 and 16"),
         (bool(config.storage.data_dir.strip()), "storage.data_dir", "must not be empty"),
         (bool(config.organisation.name.strip()), "organisation.name", "must not be empty"),
     ]

@@ -74,3 +74,15 @@ class LoginThrottled(PanoledError):
 
 class ConfigError(Exception):
     """A configuration file or environment variable that cannot be used; names the key."""
+
+
+class MediaNotAccepted(PanoledError):
+    """An upload refused by media validation; carries media's own stable code."""
+
+    code = "media_rejected"
+    http_status = 422
+
+
+class ApprovalNotAllowed(PanoledError):
+    code = "approval_not_allowed"
+    http_status = 409

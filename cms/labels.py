@@ -34,6 +34,27 @@ ROLE_LABELS = {
 }
 
 
+MEDIA_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "pending": _l("Waiting for approval"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "archived": _l("Archived"),
+}
+
+MEDIA_KIND_LABELS = {
+    "video": _l("Videoclip"),
+    "poster": _l("Poster"),
+    "banner": _l("Banner"),
+}
+
+MEDIA_ACTIONS = {
+    "pending": _l("Send for approval"),
+    "approved": _l("Approve"),
+    "rejected": _l("Reject"),
+    "archived": _l("Archive"),
+}
+
 FIELD_LABELS = {
     "number": _l("Order number in the plan"),
     "title": _l("Title"),
@@ -63,3 +84,15 @@ def status_label(code: str) -> str:
 
 def role_label(code: str) -> str:
     return str(ROLE_LABELS.get(code, code))
+
+
+def media_status_label(code: str) -> str:
+    return str(MEDIA_STATUS_LABELS.get(code, code))
+
+
+def media_kind_label(code: str) -> str:
+    return str(MEDIA_KIND_LABELS.get(code, code))
+
+
+def media_action_label(code: str) -> str:
+    return str(MEDIA_ACTIONS.get(code, code))

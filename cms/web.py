@@ -12,13 +12,17 @@ from werkzeug.exceptions import HTTPException
 
 from cms.access import is_api_request, user_has_role
 from cms.errors import PanoledError
-from cms.labels import channel_label, field_label, role_label, status_label
+from cms.labels import (
+    channel_label, field_label, media_action_label, media_kind_label, media_status_label, role_label, status_label,
+)
 
 T = TypeVar("T")
 
 
 def init_app(app: Flask) -> None:
     from cms.account.views import bp as account_bp
+    from cms.assets.api import bp as media_api
+    from cms.assets.views import bp as assets_bp
     from cms.admin.api import bp as users_api
     from cms.admin.views import bp as admin_bp
     from cms.api.openapi import bp as openapi_bp
@@ -30,9 +34,9 @@ def init_app(app: Flask) -> None:
     from cms.plans.api import bp as plans_api
     from cms.plans.views import bp as plans_bp
 
-    for blueprint in (auth_bp, branding_bp, campaigns_bp, plans_bp, account_bp, admin_bp, openapi_bp):
+    for blueprint in (auth_bp, branding_bp, campaigns_bp, plans_bp, assets_bp, account_bp, admin_bp, openapi_bp):
         app.register_blueprint(blueprint)
-    for blueprint in (campaigns_api, plans_api, users_api):
+    for blueprint in (campaigns_api, plans_api, media_api, users_api):
         csrf.exempt(blueprint)  # bearer tokens only, never the session cookie: see cms.access
         app.register_blueprint(blueprint)
 
@@ -43,6 +47,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         has_role=user_has_role, org=lambda: app.config["PANOLED"].organisation,
         status_label=status_label, channel_label=channel_label, role_label=role_label,
+        media_status_label=media_status_label, media_kind_label=media_kind_label, media_action_label=media_action_label,
     )
     app.jinja_env.filters.update(local_date=_local_date, local_datetime=_local_datetime,
                                  field_label=field_label, field_value=_field_value)

@@ -1,0 +1,1 @@
+"""The media library: campaign assets, uploads, renditions and approval."""

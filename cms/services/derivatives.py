@@ -1,0 +1,244 @@
+"""Making thumbnails, board renditions and LED previews outside the request.
+
+Work is the `media_derivatives` rows in state "pending". A worker claims one with a
+conditional UPDATE (so several threads or processes never take the same row),
+makes the files with the `media` package, and records the result. A row left
+"running" by a process that died is handed out again once its claim is stale, so
+a restart resumes the work.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import or_, select, update
+
+from cms.config import Config
+from cms.extensions import db
+from cms.models import MediaAsset, MediaDerivative
+from cms.models.types import utcnow
+from cms.services.media import fit_of, profiles, queue_derivatives, storage
+from media.types import BannerSpec, BoardProfile
+
+log = logging.getLogger(__name__)
+
+
+class _Outdated(Exception):
+    """The derivative was queued again while it was being made."""
+STALE_AFTER = timedelta(minutes=10)  # a claim not refreshed for this long is taken to be dead
+MAX_ATTEMPTS = 3
+
+
+def claim_next(now: datetime | None = None) -> MediaDerivative | None:
+    """Take the oldest waiting derivative (or one whose worker went silent) for this worker."""
+    now = now or utcnow()
+    stale = now - STALE_AFTER
+    candidates = db.session.scalars(
+        select(MediaDerivative.id)
+        .where(or_(MediaDerivative.state == "pending",
+                   (MediaDerivative.state == "running") & (MediaDerivative.claimed_at < stale)))
+        .where(MediaDerivative.attempts < MAX_ATTEMPTS)
+        .order_by(MediaDerivative.kind.desc(), MediaDerivative.id)  # thumbnails first: people wait for them
+        .limit(5)
+    ).all()
+    for derivative_id in candidates:
+        claimed = db.session.execute(
+            update(MediaDerivative)
+            .where(MediaDerivative.id == derivative_id)
+            .where(or_(MediaDerivative.state == "pending",
+                       (MediaDerivative.state == "running") & (MediaDerivative.claimed_at < stale)))
+            .values(state="running", claimed_at=now, progress=0.0, attempts=MediaDerivative.attempts + 1)
+        ).rowcount
+        db.session.commit()
+        if claimed:
+            return db.session.get(MediaDerivative, derivative_id)
+    return None
+
+
+def process(derivative: MediaDerivative, config: Config) -> None:
+    """Make the files of one claimed derivative and record the outcome."""
+    asset, generation = derivative.asset, derivative.generation
+    store = storage(config)
+    try:
+        if derivative.kind == "thumbnail":
+            made = _make_thumbnail(asset, config)
+        else:
+            made = _make_rendition(asset, derivative, config)
+        _keep(derivative, generation, store, made)
+    except _Outdated:
+        db.session.rollback()
+        return
+    except Exception as error:  # a broken file must not stop the worker; the row says why
+        db.session.rollback()
+        log.warning("derivative %s of media %s failed: %s", derivative.id, asset.id, error)
+        derivative = db.session.get(MediaDerivative, derivative.id)
+        if derivative is not None:
+            derivative.state = "failed" if derivative.attempts >= MAX_ATTEMPTS else "pending"
+            derivative.error = str(error)[:2000] or type(error).__name__
+            db.session.commit()
+        return
+
+
+def work_once(config: Config) -> bool:
+    """Process one waiting derivative; False when there was nothing to do."""
+    derivative = claim_next()
+    if derivative is None:
+        return False
+    process(derivative, config)
+    return True
+
+
+def work_until_idle(config: Config, limit: int = 10_000) -> int:
+    done = 0
+    while done < limit and work_once(config):
+        done += 1
+    return done
+
+
+def queue_missing(config: Config) -> int:
+    """Give every asset the derivatives of the current board sizes (after a profile was added)."""
+    keys = {p.key for p in profiles(config)}
+    added = 0
+    for asset in db.session.scalars(select(MediaAsset).where(MediaAsset.status != "archived")):
+        have = {d.profile_key for d in asset.derivatives if d.kind == "rendition"}
+        if not keys <= have or asset.derivative("thumbnail") is None:
+            queue_derivatives(asset, config)
+            added += 1
+    db.session.commit()
+    return added
+
+
+def start_workers(app: Flask, count: int, stop: threading.Event, poll_seconds: float = 1.0) -> list[threading.Thread]:
+    """Background worker threads for `panoled demo` (production runs them in the scheduler process)."""
+    def loop() -> None:
+        with app.app_context():
+            config = app.config["PANOLED"]
+            while not stop.is_set():
+                try:
+                    busy = work_once(config)
+                except Exception:  # keep working after a database hiccup
+                    log.exception("derivative worker error")
+                    db.session.rollback()
+                    busy = False
+                finally:
+                    db.session.remove()
+                if not busy:
+                    stop.wait(poll_seconds)
+
+    threads = [threading.Thread(target=loop, name=f"derivatives-{n}", daemon=True) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def _profile(derivative: MediaDerivative, config: Config) -> BoardProfile:
+    for profile in profiles(config):
+        if profile.key == derivative.profile_key:
+            return profile
+    return BoardProfile(derivative.profile_key, derivative.profile_key, derivative.width, derivative.height, 10.0, 50.0)
+
+
+def _progress(derivative_id: int) -> "callable":  # type: ignore[valid-type]
+    """Record transcoding progress now and then, which also keeps the claim fresh."""
+    last = [0.0]
+
+    def report(fraction: float) -> None:
+        if fraction - last[0] < 0.05 and fraction < 1.0:
+            return
+        last[0] = fraction
+        db.session.execute(update(MediaDerivative).where(MediaDerivative.id == derivative_id)
+                           .values(progress=min(max(fraction, 0.0), 1.0), claimed_at=utcnow()))
+        db.session.commit()
+
+    return report
+
+
+Made = tuple[str, str | None, dict[str, object]]  # storage key, preview key, notes
+
+
+def _make_thumbnail(asset: MediaAsset, config: Config) -> Made:
+    from media.images import thumbnail_image
+
+    store = storage(config)
+    key = store.new_key(".jpg")
+    with tempfile.TemporaryDirectory() as folder:
+        source = _banner_source(asset, folder, BoardProfile("thumb", "thumb", 480, 270, 10.0, 50.0)) if asset.kind == "banner" else None
+        if asset.kind == "video":
+            from media.video import video_thumbnail
+
+            video_thumbnail(store.path(asset.storage_key or ""), store.path(key))
+        else:
+            thumbnail_image(source or store.path(asset.storage_key or ""), store.path(key))
+    return key, None, {}
+
+
+def _make_rendition(asset: MediaAsset, derivative: MediaDerivative, config: Config) -> Made:
+    from media.images import led_preview, render_image
+
+    store = storage(config)
+    profile, fit = _profile(derivative, config), fit_of(asset)
+    preview_key, notes = store.new_key(".png"), {}
+    derivative_id = derivative.id
+    with tempfile.TemporaryDirectory() as folder:
+        if asset.kind == "video":
+            from media.video import transcode_video, video_frame
+
+            key = store.new_key(".mp4")
+            transcode_video(store.path(asset.storage_key or ""), store.path(key), profile.width, profile.height, fit,
+                            progress=_progress(derivative_id))
+            frame = Path(folder) / "frame.png"
+            video_frame(store.path(asset.storage_key or "")).save(frame)
+            still = Path(folder) / "still.jpg"
+            render_image(frame, still, profile.width, profile.height, fit)
+            led_preview(still, store.path(preview_key), profile)
+        elif asset.kind == "banner" and asset.storage_key is None:
+            key = store.new_key(".png")
+            result = _render_banner(asset, profile, store.path(key))
+            notes = {"readable": result.readable, "min_char_height_mm": round(result.min_char_height_mm, 1),
+                                "needed_char_height_mm": round(result.needed_char_height_mm, 1),
+                                "title_px": result.title_px, "body_px": result.body_px}
+            led_preview(store.path(key), store.path(preview_key), profile)
+        else:
+            key = store.new_key(".jpg")
+            render_image(store.path(asset.storage_key or ""), store.path(key), profile.width, profile.height, fit)
+            led_preview(store.path(key), store.path(preview_key), profile)
+    return key, preview_key, notes
+
+
+def _render_banner(asset: MediaAsset, profile: BoardProfile, dest: Path):  # type: ignore[no-untyped-def]
+    from media.banner import render_banner
+
+    data = asset.banner or {}
+    spec = BannerSpec(title=data.get("title", ""), body=data.get("body", ""),
+                      text_color=data.get("text_color", "#FFFFFF"), background_color=data.get("background_color", "#000000"))
+    return render_banner(spec, profile, dest)
+
+
+def _banner_source(asset: MediaAsset, folder: str, profile: BoardProfile) -> Path | None:
+    if asset.storage_key is not None:
+        return None
+    path = Path(folder) / "banner.png"
+    _render_banner(asset, profile, path)
+    return path
+
+
+def _keep(derivative: MediaDerivative, generation: int, store, made: Made) -> None:  # type: ignore[no-untyped-def]
+    """Record the new files in one conditional UPDATE: if the work was queued again
+    meanwhile (new file or crop), ours is outdated and is thrown away."""
+    key, preview_key, notes = made
+    old = [k for k in (derivative.storage_key, derivative.preview_key) if k]
+    kept = db.session.execute(
+        update(MediaDerivative)
+        .where(MediaDerivative.id == derivative.id, MediaDerivative.generation == generation)
+        .values(state="done", progress=1.0, error="", storage_key=key, preview_key=preview_key, notes=notes)
+    ).rowcount
+    db.session.commit()
+    for stale in (old if kept else [key, preview_key]):
+        if stale:
+            store.delete(stale)
+    if not kept:
+        raise _Outdated()
