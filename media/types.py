@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 FIT_MODES = ("contain", "cover", "stretch")
 
@@ -78,5 +79,15 @@ class BannerResult:
 @dataclass(frozen=True)
 class StoredFile:
     key: str  # generated, never derived from the user's file name
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ReceivedUpload:
+    """An upload written to the storage's incoming area but not yet kept: inspect
+    `path`, then `Storage.commit` it or `Storage.discard` it."""
+
+    path: Path
     size: int
     sha256: str
