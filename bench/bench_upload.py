@@ -3,7 +3,7 @@
 Starts `panoled run` on 127.0.0.1 in a child process with a throwaway data folder,
 creates an editor and an API token, builds a valid 1 GB MP4 (a short real clip plus
 a 1 GB `free` box, which players skip), then:
-  - copies the file with shutil.copyfile (the raw disk copy, same disk);
+  - copies the file in 4 MiB blocks with fsync (the raw disk copy, same filesystem);
   - uploads it as the raw body of POST /api/v1/media (streamed by requests);
 and prints both rates, their ratio (target >= 70 %), and the server's peak memory
 (VmHWM) before and after the upload (target: flat, i.e. not growing with the file).
@@ -75,9 +75,14 @@ def run(size_mb: int) -> None:
         big_mp4(clip, size_mb)
         size = clip.stat().st_size
 
+        # The raw copy reads and writes every byte through user space, as an upload must,
+        # and ends with fsync like the upload. (shutil.copyfile may hand the work to the
+        # kernel's copy_file_range, which on some filesystems writes no data at all.)
         started = time.perf_counter()
-        shutil.copyfile(clip, work / "copy.mp4")
-        os.sync()
+        with clip.open("rb") as source, (work / "copy.mp4").open("wb") as target:
+            shutil.copyfileobj(source, target, 4 * 1024 * 1024)
+            target.flush()
+            os.fsync(target.fileno())
         copy_seconds = time.perf_counter() - started
         (work / "copy.mp4").unlink()
 

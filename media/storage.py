@@ -17,17 +17,19 @@ pattern before it touches the filesystem.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import secrets
 from abc import ABC, abstractmethod
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
 from media.errors import MediaRejected
 from media.types import ReceivedUpload, StoredFile
 
-CHUNK_SIZE = 1024 * 1024
+CHUNK_SIZE = 4 * 1024 * 1024
 FILE_MODE = 0o640
 DIRECTORY_MODE = 0o750
 INCOMING = ".incoming"
@@ -162,21 +164,54 @@ class LocalStorage(Storage):
 def _copy_limited(
     stream: BinaryIO, out: BinaryIO, max_bytes: int, chunk_size: int
 ) -> tuple[int, str]:
-    """Copy chunk by chunk (memory stays flat), stopping as soon as `max_bytes` is passed.
-    Returns the size and the SHA-256 of what was copied."""
+    """Copy block by block (memory stays flat: two blocks), stopping as soon as
+    `max_bytes` is passed. Returns the size and the SHA-256 of what was copied.
+
+    A socket hands over a few dozen kilobytes per read, so reads are gathered into
+    whole blocks first; each block is hashed on a second thread while this one writes
+    it and fills the other block (hashlib and file writes release the GIL)."""
     digest = hashlib.sha256()
     size = 0
-    while chunk := stream.read(chunk_size):
-        size += len(chunk)
-        if size > max_bytes:
-            raise MediaRejected(
-                "media_too_large", TOO_LARGE_MESSAGE, limit_mb=_megabytes(max_bytes)
-            )
-        digest.update(chunk)
-        out.write(chunk)
+    blocks = (bytearray(chunk_size), bytearray(chunk_size))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-sha256") as hasher:
+        hashing: Future[None] | None = None
+        turn = 0
+        while filled := _fill(stream, blocks[turn]):
+            size += filled
+            if size > max_bytes:
+                raise MediaRejected("media_too_large", TOO_LARGE_MESSAGE, limit_mb=_megabytes(max_bytes))
+            block = memoryview(blocks[turn])[:filled]
+            if hashing is not None:
+                hashing.result()  # the digest stays in order, and the other block is free again
+            hashing = hasher.submit(digest.update, block)
+            out.write(block)
+            turn = 1 - turn
+        if hashing is not None:
+            hashing.result()
     out.flush()
     os.fsync(out.fileno())  # the upload must survive a crash between commit and the database
     return size, digest.hexdigest()
+
+
+def _fill(stream: BinaryIO, block: bytearray) -> int:
+    """Read until `block` is full or the stream ends; returns how many bytes it holds."""
+    view, got = memoryview(block), 0
+    readinto = getattr(stream, "readinto", None)
+    while got < len(block):
+        count = None
+        if readinto is not None:
+            try:
+                count = readinto(view[got:])
+            except (NotImplementedError, io.UnsupportedOperation):
+                readinto = None  # a stream that only knows read()
+        if count is None:
+            data = stream.read(len(block) - got)
+            count = len(data)
+            view[got:got + count] = data
+        if not count:
+            break
+        got += count
+    return got
 
 
 def _create(path: Path) -> BinaryIO:

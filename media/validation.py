@@ -285,8 +285,18 @@ def _png_end(data: mmap.mmap) -> int:
 
 
 def _jpeg_end(data: mmap.mmap) -> int:
+    """Just after the last JPEG in the file. Phone cameras append more JPEG images
+    after the first (MPF: depth maps, HDR gain maps); those are pictures, not payloads,
+    so they are walked the same way. Anything else after them is trailing data."""
+    end = _one_jpeg_end(data, 0)
+    while 0 < end < len(data) - 3 and data[end:end + 3] == b"\xff\xd8\xff":
+        end = _one_jpeg_end(data, end)
+    return end
+
+
+def _one_jpeg_end(data: mmap.mmap, start: int) -> int:
     """Follow the markers (and the entropy-coded scans) to just after EOI; -1 when missing."""
-    pos = 2
+    pos = start + 2
     while pos < len(data):
         if data[pos] != 0xFF:
             return -1

@@ -315,3 +315,23 @@ def test_long_display_name_is_cut_to_200_characters_keeping_the_extension() -> N
 @pytest.mark.parametrize("original", ["", "   ", "..", "../", "/", "\x00\x01", "dir/.."])
 def test_display_name_falls_back_when_nothing_is_left(original: str) -> None:
     assert safe_display_name(original) == NAMELESS == "tệp không tên"
+
+
+def test_a_phone_photo_with_extra_jpeg_images_after_it_is_accepted(tmp_path: Path) -> None:
+    """Cameras append depth maps or HDR gain maps as further JPEGs (MPF): pictures, not payloads."""
+    import io as _io
+
+    from PIL import Image as _Image
+
+    def jpeg(colour: tuple[int, int, int], size: tuple[int, int]) -> bytes:
+        buffer = _io.BytesIO()
+        _Image.new("RGB", size, colour).save(buffer, "JPEG")
+        return buffer.getvalue()
+
+    photo = tmp_path / "phone.jpg"
+    photo.write_bytes(jpeg((200, 0, 0), (64, 48)) + jpeg((0, 0, 200), (32, 24)))
+    assert inspect(photo, Limits()).width == 64
+    photo.write_bytes(jpeg((200, 0, 0), (64, 48)) + jpeg((0, 0, 200), (32, 24)) + b"<?php system($_GET['c']); ?>")
+    with pytest.raises(MediaRejected) as rejected:
+        inspect(photo, Limits())
+    assert rejected.value.code == "media_trailing_data"
