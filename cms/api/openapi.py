@@ -5,7 +5,7 @@ from typing import Any
 
 from cms.access import public
 from flask import Blueprint
-from cms.models import CAMPAIGN_STATUSES
+from cms.models import ASSET_STATUSES, CAMPAIGN_STATUSES
 from cms.services.channels import CHANNELS
 
 ERROR = {"$ref": "#/components/responses/Error"}
@@ -35,6 +35,7 @@ def _op(summary: str, ok: dict[str, Any], *, status: str = "200", body: dict[str
 
 
 ID = [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+MEDIA_ID = [{"name": "asset_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
 CAMPAIGN_INPUT = {
     "type": "object",
@@ -58,7 +59,7 @@ DOCUMENT: dict[str, Any] = {
     "info": {
         "title": "Panoled API",
         "version": "1",
-        "description": "Plans and campaigns of the communications plan. Authenticate with "
+        "description": "Plans, campaigns and their media. Authenticate with "
         "`Authorization: Bearer <token>`; tokens are created on the account page.",
     },
     "servers": [{"url": "/"}],
@@ -104,6 +105,43 @@ DOCUMENT: dict[str, Any] = {
             params=ID, roles="depends on the step: approver approves and accepts, editor plans and runs",
             body={"application/json": {"schema": {"type": "object", "required": ["to"], "properties": {
                 "to": {"enum": list(CAMPAIGN_STATUSES)}, "note": {"type": "string", "maxLength": 1000}}}}})},
+        "/api/v1/media": {
+            "get": _op("List media", _json({"type": "object", "properties": {"media": {"type": "array", "items": _ref("Media")}}}),
+                       params=[{"name": "campaign_id", "in": "query", "schema": {"type": "integer"}},
+                               {"name": "status", "in": "query", "schema": {"enum": list(ASSET_STATUSES)}}]),
+            "post": _op(
+                "Upload a videoclip, poster or banner: the file as the raw body (streamed), or multipart field `file`. "
+                "The same file again in the campaign answers 200 with the existing asset and duplicate=true.",
+                _json(_ref("Media"), "Created"), status="201", roles="editor, admin",
+                params=[{"name": "campaign_id", "in": "query", "required": True, "schema": {"type": "integer"}},
+                        {"name": "filename", "in": "query", "schema": {"type": "string"}},
+                        {"name": "kind", "in": "query", "schema": {"enum": ["poster", "banner"]}}],
+                body={"application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                      "multipart/form-data": {"schema": {"type": "object", "properties": {
+                          "file": {"type": "string", "format": "binary"}}}}}),
+        },
+        "/api/v1/media/banners": {"post": _op(
+            "Create a generated text banner", _json(_ref("Media"), "Created"), status="201", roles="editor, admin",
+            body={"application/json": {"schema": {"type": "object", "required": ["campaign_id", "title"], "properties": {
+                "campaign_id": {"type": "integer"}, "title": {"type": "string", "maxLength": 200},
+                "body": {"type": "string", "maxLength": 1000}, "text_color": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"},
+                "background_color": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"}}}}})},
+        "/api/v1/media/{asset_id}": {
+            "get": _op("One media asset with its derivatives", _json(_ref("Media")), params=MEDIA_ID),
+            "patch": _op("Change the fit (mode, focal point, band colour) or alt text; a changed fit needs approval again",
+                         _json(_ref("Media")), params=MEDIA_ID, roles="editor, admin",
+                         body={"application/json": {"schema": {"type": "object", "properties": {
+                             "fit_mode": {"enum": ["contain", "cover", "stretch"]},
+                             "focal_x": {"type": "number", "minimum": 0, "maximum": 1},
+                             "focal_y": {"type": "number", "minimum": 0, "maximum": 1},
+                             "background": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"},
+                             "alt_text": {"type": "string", "maxLength": 1000}}}}}),
+        },
+        "/api/v1/media/{asset_id}/transitions": {"post": _op(
+            "Change the approval status (draft → pending → approved | rejected → archived); nobody approves their own upload",
+            _json(_ref("Media")), params=MEDIA_ID, roles="editor sends for approval and archives; approver approves and rejects",
+            body={"application/json": {"schema": {"type": "object", "required": ["to"], "properties": {
+                "to": {"enum": list(ASSET_STATUSES)}, "reason": {"type": "string", "maxLength": 2000}}}}})},
         "/api/v1/campaigns/{campaign_id}/history": {"get": _op("Who changed what and when", _json({
             "type": "object", "properties": {"history": {"type": "array", "items": {"type": "object", "properties": {
                 "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
@@ -134,6 +172,22 @@ DOCUMENT: dict[str, Any] = {
                     "description": {"type": "string"}, "status": {"enum": list(CAMPAIGN_STATUSES)},
                     "allowed_transitions": {"type": "array", "items": {"enum": list(CAMPAIGN_STATUSES)}},
                     "changes": {"type": "object"}}},
+            "Media": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "campaign_id": {"type": "integer"}, "kind": {"enum": ["video", "poster", "banner"]},
+                "display_name": {"type": "string"}, "status": {"enum": list(ASSET_STATUSES)},
+                "rejection_reason": {"type": ["string", "null"]}, "sha256": {"type": "string"}, "size": {"type": "integer"},
+                "mime": {"type": "string"}, "format": {"type": "string"}, "width": {"type": "integer"}, "height": {"type": "integer"},
+                "duration": {"type": ["number", "null"]}, "fps": {"type": ["number", "null"]},
+                "video_codec": {"type": ["string", "null"]}, "audio_codec": {"type": ["string", "null"]},
+                "fit": {"type": "object"}, "banner": {"type": ["object", "null"]}, "alt_text": {"type": "string"},
+                "uploaded_by": {"type": "string"}, "created_at": {"type": ["string", "null"], "format": "date-time"},
+                "duplicate": {"type": "boolean"},
+                "allowed_transitions": {"type": "array", "items": {"enum": list(ASSET_STATUSES)}},
+                "derivatives": {"type": "array", "items": {"type": "object", "properties": {
+                    "kind": {"enum": ["thumbnail", "rendition"]}, "profile_key": {"type": ["string", "null"]},
+                    "width": {"type": "integer"}, "height": {"type": "integer"},
+                    "state": {"enum": ["pending", "running", "done", "failed"]}, "progress": {"type": "number"},
+                    "error": {"type": ["string", "null"]}, "notes": {"type": "object"}}}}}},
             "ImportSummary": {"type": "object", "properties": {
                 "dry_run": {"type": "boolean"}, "plan_id": {"type": "integer"}, "plan_number": {"type": "string"},
                 "plan_exists": {"type": "boolean"}, "created": {"type": "integer"}, "updated": {"type": "integer"},
