@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, flash, jsonify, render_template, request
 from flask_babel import format_date, format_datetime, gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -78,10 +79,19 @@ def commit_or_flash(action: Callable[[], T]) -> tuple[bool, T | None]:
 _PARAM_LABELS = {"from": status_label, "to": status_label, "status": status_label, "role": role_label, "channel": channel_label}
 
 
+# Words media puts into its messages' parameters.
+_PARAM_WORDS = {("kind", "image"): _l("picture"), ("kind", "video"): _l("video"), ("what", "unknown"): _l("an unknown kind of file")}
+
+
 def translated(error: PanoledError) -> str:
     """The error's message in the user's language, with its parameters filled in."""
-    params = {key: _PARAM_LABELS[key](value) if key in _PARAM_LABELS and isinstance(value, str) else value
-              for key, value in error.params.items()}
+    params = {}
+    for key, value in error.params.items():
+        if key in _PARAM_LABELS and isinstance(value, str):
+            value = _PARAM_LABELS[key](value)
+        elif (key, value) in _PARAM_WORDS:
+            value = str(_PARAM_WORDS[(key, value)])
+        params[key] = value
     return gettext(error.message, **params)
 
 

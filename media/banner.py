@@ -20,7 +20,7 @@ from pathlib import Path
 import matplotlib
 from PIL import Image, ImageDraw, ImageFont
 
-from media.errors import MediaRejected
+from media.errors import MediaRejected, N_
 from media.images import parse_colour
 from media.types import BannerResult, BannerSpec, BoardProfile
 
@@ -31,8 +31,8 @@ LINE_PITCH_EM = 1.25  # room for stacked Vietnamese marks (Ễ, Ấ) above a lin
 TITLE_BODY_GAP_EM = 0.5  # between the title and the body, in body ems
 READING_DISTANCE_RATIO = 250  # the character height needed is distance / 250
 
-EMPTY_MESSAGE = "A banner needs a title."
-TOO_LONG_MESSAGE = (
+EMPTY_MESSAGE = N_("A banner needs a title.")
+TOO_LONG_MESSAGE = N_(
     "This text is too long for the board %(board)s: even at the smallest size it does not "
     "fit. Shorten the title or the body."
 )

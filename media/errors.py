@@ -4,6 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 
+def N_(message: str) -> str:
+    """Marks a message kept in a constant for the translation catalogue; returns it unchanged.
+    (The web layer translates messages when it shows them; this package has no UI.)"""
+    return message
+
+
 class MediaRejected(Exception):
     """A file that cannot be taken. `message` is English with %(name)s parameters;
     the web layer translates it. Codes are stable (the API returns them)."""

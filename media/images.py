@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
-from media.errors import MediaProcessingError, MediaRejected
+from media.errors import N_, MediaProcessingError, MediaRejected
 from media.types import FIT_MODES, BoardProfile, Fit
 
 SOURCE_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -30,7 +30,7 @@ THUMBNAIL_BACKGROUND = "#FFFFFF"
 PREVIEW_MAX_WIDTH = 2400
 PREVIEW_MAX_CELL = 16
 PREVIEW_GAP = (10, 10, 12)  # the dark face of the board between LEDs
-BAD_COLOUR_MESSAGE = (
+BAD_COLOUR_MESSAGE = N_(
     "%(colour)s is not a colour. Write colours as # and six hex digits, e.g. #0F6B4A."
 )
 

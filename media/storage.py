@@ -26,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
-from media.errors import MediaRejected
+from media.errors import MediaRejected, N_
 from media.types import ReceivedUpload, StoredFile
 
 CHUNK_SIZE = 4 * 1024 * 1024
@@ -42,7 +42,7 @@ SUFFIX_FOR_FORMAT = {
 KEY_PATTERN = re.compile(r"[0-9a-f]{32}\.(?:jpg|png|webp|mp4|webm|mov)")
 _INCOMING_NAME = re.compile(r"[0-9a-f]{32}\.part")
 
-TOO_LARGE_MESSAGE = "This file is too large. The limit is %(limit_mb)s MB."
+TOO_LARGE_MESSAGE = N_("This file is too large. The limit is %(limit_mb)s MB.")
 
 
 class Storage(ABC):

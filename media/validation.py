@@ -23,29 +23,29 @@ from pathlib import Path
 
 from PIL import Image
 
-from media.errors import MediaRejected
+from media.errors import MediaRejected, N_
 from media.types import Limits, MediaInfo
 
 SNIFF_BYTES = 1024
 PADDING_SLICE = 1024 * 1024
 
-EMPTY_MESSAGE = "This file is empty."
-TOO_LARGE_MESSAGE = (
+EMPTY_MESSAGE = N_("This file is empty.")
+TOO_LARGE_MESSAGE = N_(
     "This file is too large (%(size_mb)s MB). The limit for %(kind)s files is %(limit_mb)s MB."
 )
-UNSUPPORTED_MESSAGE = (
+UNSUPPORTED_MESSAGE = N_(
     "This file is not a picture or video we accept (it looks like %(what)s). "
     "Use JPEG, PNG or WebP for pictures and MP4, WebM or MOV for videos."
 )
-UNDECODABLE_MESSAGE = (
+UNDECODABLE_MESSAGE = N_(
     "This %(format)s picture is damaged or incomplete and cannot be opened. "
     "Export it again and upload the new file."
 )
-TOO_MANY_PIXELS_MESSAGE = (
+TOO_MANY_PIXELS_MESSAGE = N_(
     "This picture has too many pixels. Pictures may have at most %(limit_mp)s million "
     "pixels; make it smaller and upload it again."
 )
-TRAILING_DATA_MESSAGE = (
+TRAILING_DATA_MESSAGE = N_(
     "This %(format)s picture has extra data hidden after the end of the image. "
     "Open it in an image editor, save it again and upload the new file."
 )
