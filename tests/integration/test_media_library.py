@@ -299,3 +299,28 @@ def test_the_upload_page_takes_a_raw_body_with_the_csrf_header(client, app: Flas
     for url in ("/campaigns/1/media", f"/media/{ok.get_json()['id']}", "/campaigns/1/media/banner"):
         assert client.get(url).status_code == 200, url
     assert client.get("/media/review").status_code == 403
+
+
+def test_work_left_running_by_a_dead_worker_is_taken_up_again(client, app: Flask, editor) -> None:
+    from datetime import timedelta
+
+    from cms.models import MediaDerivative
+    from cms.models.types import utcnow
+    from cms.services.derivatives import STALE_AFTER, claim_next
+
+    upload(client, editor, media_files.png_bytes(), "p.png")
+    with app.app_context():
+        derivative = claim_next()  # a worker takes the thumbnail, then its process dies
+        assert derivative is not None and derivative.kind == "thumbnail"
+        assert all(d.kind != "thumbnail" for d in iter(claim_next, None))  # nobody else gets it meanwhile
+        stuck = db.session.get(MediaDerivative, derivative.id)
+        stuck.claimed_at = utcnow() - STALE_AFTER - timedelta(seconds=1)
+        db.session.commit()
+        for d in db.session.scalars(select(MediaDerivative).where(MediaDerivative.id != derivative.id)):
+            d.state = "done"
+        db.session.commit()
+        again = claim_next()
+        assert again is not None and again.id == derivative.id
+        from cms.services.derivatives import process
+        process(again, app.config["PANOLED"])
+        assert db.session.get(MediaDerivative, derivative.id).state == "done"
