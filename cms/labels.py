@@ -55,6 +55,18 @@ MEDIA_ACTIONS = {
     "archived": _l("Archive"),
 }
 
+ACTION_LABELS = {
+    "media.upload": _l("Uploaded"),
+    "media.banner": _l("Banner created"),
+    "media.fit": _l("Placement changed"),
+    "media.replace": _l("File replaced"),
+    "media.status": _l("Status changed"),
+    "campaign.create": _l("Created"),
+    "campaign.edit": _l("Edited"),
+    "campaign.import": _l("Imported from the plan"),
+    "campaign.status": _l("Status changed"),
+}
+
 FIELD_LABELS = {
     "number": _l("Order number in the plan"),
     "title": _l("Title"),
@@ -96,3 +108,7 @@ def media_kind_label(code: str) -> str:
 
 def media_action_label(code: str) -> str:
     return str(MEDIA_ACTIONS.get(code, code))
+
+
+def action_label(code: str) -> str:
+    return str(ACTION_LABELS.get(code, code))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, flash, jsonify, render_template, request
-from flask_babel import format_date, format_datetime, gettext
+from flask_babel import format_date, format_datetime, format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from cms.access import is_api_request, user_has_role
 from cms.errors import PanoledError
 from cms.labels import (
-    channel_label, field_label, media_action_label, media_kind_label, media_status_label, role_label, status_label,
+    action_label, channel_label, field_label, media_action_label, media_kind_label, media_status_label, role_label, status_label,
 )
 
 T = TypeVar("T")
@@ -50,8 +50,8 @@ def init_app(app: Flask) -> None:
         status_label=status_label, channel_label=channel_label, role_label=role_label,
         media_status_label=media_status_label, media_kind_label=media_kind_label, media_action_label=media_action_label,
     )
-    app.jinja_env.filters.update(local_date=_local_date, local_datetime=_local_datetime,
-                                 field_label=field_label, field_value=_field_value)
+    app.jinja_env.filters.update(local_date=_local_date, local_datetime=_local_datetime, decimal=format_decimal,
+                                 field_label=field_label, field_value=_field_value, action_label=action_label)
 
 
 def flash_error(error: PanoledError) -> None:

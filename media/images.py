@@ -27,7 +27,7 @@ REDUCING_GAP = 3.0
 MIN_BAND_ROWS = 256  # below this, starting threads costs more than it saves
 MAX_RESIZE_WORKERS = 4
 THUMBNAIL_BACKGROUND = "#FFFFFF"
-PREVIEW_MAX_WIDTH = 2400
+PREVIEW_MAX_WIDTH = 3840
 PREVIEW_MAX_CELL = 16
 PREVIEW_GAP = (10, 10, 12)  # the dark face of the board between LEDs
 BAD_COLOUR_MESSAGE = N_(
@@ -103,8 +103,9 @@ def led_preview(src: Path, dest: Path, profile: BoardProfile, cell_px: int | Non
 
 
 def preview_cell_px(board_width: int) -> int:
-    """Preview pixels per LED: as large as fits in about 2400 px, at least 2."""
-    return max(2, min(PREVIEW_MAX_CELL, PREVIEW_MAX_WIDTH // max(board_width, 1)))
+    """Preview pixels per LED: as large as fits in about 3840 px, at least 3 (with 2,
+    a dot is a single pixel and the board looks four times darker than it is)."""
+    return max(3, min(PREVIEW_MAX_CELL, PREVIEW_MAX_WIDTH // max(board_width, 1)))
 
 
 # --- geometry -----------------------------------------------------------------------

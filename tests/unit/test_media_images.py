@@ -143,7 +143,8 @@ def test_cover_keeps_the_focal_point_in_the_frame(
     width, height = source_size
     scale = max(board_size[0] / width, board_size[1] / height)
     side = math.ceil(16 / scale)  # the marker is about 16 px wide once rendered
-    centre = (round(focal_x * width), round(focal_y * height))
+    # The pixel under the focal point (focal 1.0 is the last pixel, not one past it).
+    centre = (min(round(focal_x * width), width - 1), min(round(focal_y * height), height - 1))
     source = Image.new("RGB", source_size, (128, 128, 128))
     source.paste((255, 0, 0), (centre[0] - side // 2, centre[1] - side // 2,
                                centre[0] + side - side // 2, centre[1] + side - side // 2))
@@ -316,9 +317,9 @@ def test_led_dots_show_the_source_colour_on_a_dark_face(tmp_path: Path) -> None:
 
 def test_small_cells_still_show_a_gap_between_leds(tmp_path: Path) -> None:
     src = two_colour_rendition(tmp_path, (960, 320))
-    led_preview(src, tmp_path / "preview.png", board(960, 320))
+    led_preview(src, tmp_path / "preview.png", board(960, 320), cell_px=2)
     preview = np.asarray(Image.open(tmp_path / "preview.png"))
-    assert preview.shape[:2] == (640, 1920)  # 2400 // 960 = 2 px per LED
+    assert preview.shape[:2] == (640, 1920)  # 2 px per LED: a 1 px dot and a 1 px gap
     assert (preview[0::2, 0::2][:, :480] == RED).all()
     assert (preview[1::2, :] == PREVIEW_GAP).all() and (preview[:, 1::2] == PREVIEW_GAP).all()
 
@@ -335,9 +336,9 @@ def test_led_preview_of_a_jpeg_rendition_keeps_its_colours(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("board_width", "cell"), [(64, 16), (192, 12), (480, 5), (960, 2), (1920, 2), (7680, 2)]
+    ("board_width", "cell"), [(64, 16), (192, 16), (480, 8), (960, 4), (1920, 3), (7680, 3)]
 )
-def test_preview_cell_keeps_previews_near_2400_px_wide(board_width: int, cell: int) -> None:
+def test_preview_cell_keeps_previews_near_3840_px_wide_with_dots_of_more_than_one_pixel(board_width: int, cell: int) -> None:
     assert preview_cell_px(board_width) == cell
 
 
