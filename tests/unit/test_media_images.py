@@ -343,11 +343,11 @@ def test_preview_cell_keeps_previews_near_3840_px_wide_with_dots_of_more_than_on
 
 
 def test_large_rendition_made_in_bands_matches_one_made_in_one_piece() -> None:
-    from media.images import _resize_in_bands  # the seam between bands must not show
+    from media.images import RESAMPLE, _resize_in_bands  # the seam between bands must not show
 
     rng = np.random.default_rng(7)
     source = Image.fromarray(rng.integers(0, 256, (2000, 3000, 3), dtype=np.uint8), "RGB")
     box = (10.5, 156.25, 2990.0, 1843.75)
-    whole = source.resize((1920, 1080), Image.Resampling.LANCZOS, box=box)
+    whole = source.resize((1920, 1080), RESAMPLE, box=box)
     banded = _resize_in_bands(source, (1920, 1080), box, bands=3)
     assert (np.asarray(whole) == np.asarray(banded)).all()
