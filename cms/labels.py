@@ -53,6 +53,7 @@ MEDIA_ACTIONS = {
     "approved": _l("Approve"),
     "rejected": _l("Reject"),
     "archived": _l("Archive"),
+    "draft": _l("Back to draft"),
 }
 
 ACTION_LABELS = {
@@ -61,6 +62,7 @@ ACTION_LABELS = {
     "media.fit": _l("Placement changed"),
     "media.replace": _l("File replaced"),
     "media.status": _l("Status changed"),
+    "media.alt_text": _l("Description for the website changed"),
     "campaign.create": _l("Created"),
     "campaign.edit": _l("Edited"),
     "campaign.import": _l("Imported from the plan"),

@@ -41,6 +41,9 @@ def init_app(app: Flask) -> None:
         csrf.exempt(blueprint)  # bearer tokens only, never the session cookie: see cms.access
         app.register_blueprint(blueprint)
 
+    from cms.assets.views import raise_upload_limit
+
+    app.before_request_funcs.setdefault(None, []).insert(0, raise_upload_limit)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(PanoledError, _domain_error)

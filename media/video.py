@@ -458,6 +458,9 @@ def _wrapped(steps: Iterator[float]) -> Iterator[float]:
         yield fraction
 
 
+_OVERRUN_SECONDS = 5.0
+
+
 def _encode_rendition(src: Path, dest: Path, size: tuple[int, int], fit: Fit) -> Iterator[float]:
     """Decode `src`, place every frame on the board canvas, encode to `dest`; yields progress."""
     with _open_input(src, _sniff_demuxer(src)) as source:
@@ -474,6 +477,10 @@ def _encode_rendition(src: Path, dest: Path, size: tuple[int, int], fit: Fit) ->
             reported = 0.0
             last_pts = -1
             for frame in source.decode(stream):
+                if duration and frame.time is not None and frame.time - start > duration + _OVERRUN_SECONDS:
+                    # The header promised `duration`; a file that goes on and on is not
+                    # transcoded without end (the limits were checked against the header).
+                    break
                 pts = _output_pts(frame, start, time_base, last_pts)
                 if pts is None:
                     continue  # a second frame in the same output slot (variable-rate source)

@@ -36,7 +36,6 @@ def _campaign_id(value: Any) -> int:
 @bp.post("/media")
 @roles_required("editor")
 def media_upload() -> tuple[dict[str, Any], int]:
-    request.max_content_length = media_service.max_upload_bytes(_config()) + 1024 * 1024
     as_banner = request.args.get("kind", request.form.get("kind", "")) == "banner"
     campaign_id = _campaign_id(request.args.get("campaign_id", request.form.get("campaign_id")))
     if request.mimetype == "multipart/form-data":
@@ -94,7 +93,7 @@ def media_update(asset_id: int) -> dict[str, Any]:
         if key in body and (isinstance(body[key], bool) or not isinstance(body[key], (int, float))):
             raise ValidationFailed("%(key)s must be a number from 0 to 1.", code="field_invalid", key=key)
     if "alt_text" in body:
-        asset.alt_text = text_field(body, "alt_text", max_length=1000).strip()
+        media_service.set_alt_text(asset, text_field(body, "alt_text", max_length=1000), actor())
     media_service.set_fit(asset, text_field(body, "fit_mode", asset.fit_mode, 10), float(body.get("focal_x", asset.focal_x)),
                           float(body.get("focal_y", asset.focal_y)), text_field(body, "background", asset.background, 7),
                           actor(), _config())
@@ -107,6 +106,7 @@ def media_update(asset_id: int) -> dict[str, Any]:
 def media_transition(asset_id: int) -> dict[str, Any]:
     asset = media_service.get_asset(asset_id)
     body = json_body()
-    media_service.transition(asset, text_field(body, "to", max_length=20), actor(), text_field(body, "reason", max_length=2000))
+    media_service.transition(asset, text_field(body, "to", max_length=20), actor(), text_field(body, "reason", max_length=2000),
+                             text_field(body, "revision", max_length=64) or None)
     db.session.commit()
     return media_service.describe_asset(asset)

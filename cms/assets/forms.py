@@ -38,6 +38,7 @@ class FitForm(Form):
 
 class StatusForm(Form):
     to_status = HiddenField()
+    seen = HiddenField()  # the revision the person looked at
     reason = TextAreaField(_l("Reason (needed to reject)"), validators=[Length(max=2000)])
 
 

@@ -16,6 +16,7 @@ from cms.errors import PanoledError
 from cms.extensions import db
 from cms.labels import media_status_label
 from cms.models import MediaAsset
+from cms.models.media import revision_of
 from cms.services import media as media_service
 from cms.services.audit import Actor, history
 from cms.services.campaigns import get_campaign
@@ -27,6 +28,16 @@ bp = Blueprint("assets", __name__)
 
 def _config() -> Any:
     return current_app.config["PANOLED"]
+
+
+UPLOAD_ENDPOINTS = frozenset({"assets.upload", "assets.replace", "media_api.media_upload"})
+
+
+def raise_upload_limit() -> None:
+    """Media uploads may be far larger than other requests. Runs before CSRF checking,
+    which reads the form and would otherwise stop at the app-wide limit."""
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = media_service.max_upload_bytes(_config()) + 1024 * 1024
 
 
 @bp.route("/campaigns/<int:campaign_id>/media")
@@ -42,7 +53,6 @@ def campaign_media(campaign_id: int) -> str:
 def upload(campaign_id: int) -> Response | tuple[Response, int]:
     """One file as the raw request body (the page's uploader, with progress), or the
     plain multipart form when JavaScript is off."""
-    request.max_content_length = media_service.max_upload_bytes(_config()) + 1024 * 1024
     as_banner = request.headers.get("X-Media-Kind", request.args.get("kind", "")) == "banner"
     if request.mimetype == "multipart/form-data":
         return _upload_form(campaign_id)
@@ -96,6 +106,7 @@ def detail(asset_id: int) -> str:
         "assets/detail.html", asset=asset, fit_form=fit, status_form=StatusForm(), replace_form=ReplaceForm(),
         transitions=media_service.allowed_transitions(asset, Actor.of(current_user)),
         profiles={p.key: p for p in media_service.profiles(_config())}, history=history("media", asset.id),
+        revision=revision_of(asset),
     )
 
 
@@ -134,7 +145,7 @@ def change_status(asset_id: int) -> Response:
     form = StatusForm()
     if form.validate_on_submit():
         ok, _result = commit_or_flash(lambda: media_service.transition(
-            asset, form.to_status.data or "", Actor.of(current_user), form.reason.data or ""))
+            asset, form.to_status.data or "", Actor.of(current_user), form.reason.data or "", form.seen.data or None))
         if ok:
             flash(_("Status changed to %(status)s.", status=media_status_label(asset.status)), "success")
     target = request.form.get("back")
@@ -145,7 +156,6 @@ def change_status(asset_id: int) -> Response:
 @roles_required("editor")
 def replace(asset_id: int) -> Response:
     asset = media_service.get_asset(asset_id)
-    request.max_content_length = media_service.max_upload_bytes(_config()) + 1024 * 1024
     form = ReplaceForm()
     if form.validate_on_submit():
         ok, _result = commit_or_flash(lambda: media_service.replace_file(
@@ -159,7 +169,7 @@ def replace(asset_id: int) -> Response:
 @roles_required("approver")
 def review() -> str:
     return render_template("assets/review.html", assets=media_service.list_assets(status="pending"),
-                           status_form=StatusForm(), me=Actor.of(current_user))
+                           status_form=StatusForm(), me=Actor.of(current_user), revision_of=revision_of)
 
 
 @bp.route("/media/<int:asset_id>/file/<what>")

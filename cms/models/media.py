@@ -52,6 +52,8 @@ class MediaAsset(db.Model):
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     uploaded_by_label: Mapped[str] = mapped_column(String(254), default="")
+    # Whoever last changed what boards would show (file or fit): they may not approve it either.
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -59,6 +61,7 @@ class MediaAsset(db.Model):
 
     campaign: Mapped[Campaign] = relationship()
     uploaded_by: Mapped[User | None] = relationship(foreign_keys=[uploaded_by_id])
+    changed_by: Mapped[User | None] = relationship(foreign_keys=[changed_by_id])
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
     derivatives: Mapped[list[MediaDerivative]] = relationship(
         back_populates="asset", cascade="all, delete-orphan", order_by="MediaDerivative.id"
@@ -101,3 +104,11 @@ class MediaDerivative(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     asset: Mapped[MediaAsset] = relationship(back_populates="derivatives")
+
+
+def revision_of(asset: MediaAsset) -> str:
+    """What an approver looked at: the file and the fit. Approving a different revision is refused."""
+    import hashlib
+
+    seen = f"{asset.sha256}|{asset.fit_mode}|{asset.focal_x:.4f}|{asset.focal_y:.4f}|{asset.background.upper()}"
+    return hashlib.sha256(seen.encode("utf-8")).hexdigest()[:16]

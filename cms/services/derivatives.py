@@ -9,6 +9,7 @@ a restart resumes the work.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 import tempfile
 import threading
 from datetime import datetime, timedelta
@@ -21,22 +22,34 @@ from cms.config import Config
 from cms.extensions import db
 from cms.models import MediaAsset, MediaDerivative
 from cms.models.types import utcnow
-from cms.services.media import fit_of, profiles, queue_derivatives, storage
-from media.types import BannerSpec, BoardProfile
+from cms.services.media import BANNER_THUMBNAIL_BOARD, fit_of, profiles, queue_derivatives, storage
+from media.errors import N_
+from media.storage import LocalStorage
+from media.types import BannerResult, BannerSpec, BoardProfile
 
 log = logging.getLogger(__name__)
+STALE_AFTER = timedelta(minutes=10)  # a claim not refreshed for this long is taken to be dead
+HEARTBEAT = timedelta(seconds=30)  # how often a long job refreshes its claim
+MAX_ATTEMPTS = 3
+Made = tuple[str, str | None, dict[str, object]]  # storage key, preview key, notes
 
 
 class _Outdated(Exception):
     """The derivative was queued again while it was being made."""
-STALE_AFTER = timedelta(minutes=10)  # a claim not refreshed for this long is taken to be dead
-MAX_ATTEMPTS = 3
 
 
 def claim_next(now: datetime | None = None) -> MediaDerivative | None:
     """Take the oldest waiting derivative (or one whose worker went silent) for this worker."""
     now = now or utcnow()
     stale = now - STALE_AFTER
+    # A job whose worker died on its last attempt is failed, not left "running" forever.
+    db.session.execute(
+        update(MediaDerivative)
+        .where(MediaDerivative.state == "running", MediaDerivative.claimed_at < stale,
+               MediaDerivative.attempts >= MAX_ATTEMPTS)
+        .values(state="failed", error=GENERIC_FAILURE)
+    )
+    db.session.commit()
     candidates = db.session.scalars(
         select(MediaDerivative.id)
         .where(or_(MediaDerivative.state == "pending",
@@ -61,26 +74,46 @@ def claim_next(now: datetime | None = None) -> MediaDerivative | None:
 
 def process(derivative: MediaDerivative, config: Config) -> None:
     """Make the files of one claimed derivative and record the outcome."""
-    asset, generation = derivative.asset, derivative.generation
+    asset, generation, derivative_id = derivative.asset, derivative.generation, derivative.id
     store = storage(config)
+    made: list[str] = []  # keys written so far, removed again if the job does not finish
     try:
         if derivative.kind == "thumbnail":
-            made = _make_thumbnail(asset, config)
+            result = _make_thumbnail(asset, config, made)
         else:
-            made = _make_rendition(asset, derivative, config)
-        _keep(derivative, generation, store, made)
+            result = _make_rendition(asset, derivative, config, made)
+        _keep(derivative, generation, store, result)
     except _Outdated:
         db.session.rollback()
-        return
-    except Exception as error:  # a broken file must not stop the worker; the row says why
+    except Exception as error:  # a broken file must not stop the worker; the row says it failed
         db.session.rollback()
-        log.warning("derivative %s of media %s failed: %s", derivative.id, asset.id, error)
-        derivative = db.session.get(MediaDerivative, derivative.id)
-        if derivative is not None:
-            derivative.state = "failed" if derivative.attempts >= MAX_ATTEMPTS else "pending"
-            derivative.error = str(error)[:2000] or type(error).__name__
-            db.session.commit()
-        return
+        log.warning("derivative %s of media %s failed: %s", derivative_id, asset.id, error)
+        for key in made:
+            store.delete(key)
+        _record_failure(derivative_id, generation, error)
+
+
+def _record_failure(derivative_id: int, generation: int, error: Exception) -> None:
+    """Back to the queue, or failed after the last attempt; only if nobody queued it anew
+    meanwhile (an outdated job's failure must not undo the newer job)."""
+    attempts = db.session.scalar(select(MediaDerivative.attempts).where(MediaDerivative.id == derivative_id)) or 0
+    db.session.execute(
+        update(MediaDerivative)
+        .where(MediaDerivative.id == derivative_id, MediaDerivative.generation == generation)
+        .values(state="failed" if attempts >= MAX_ATTEMPTS else "pending", error=_public_error(error))
+    )
+    db.session.commit()
+
+
+GENERIC_FAILURE = N_("This rendition could not be made from the file.")
+
+
+def _public_error(error: Exception) -> str:
+    """What people may read: media's own refusals; anything else (which may hold server
+    paths) only goes to the log."""
+    from media.errors import MediaRejected
+
+    return str(error)[:500] if isinstance(error, MediaRejected) else GENERIC_FAILURE
 
 
 def work_once(config: Config) -> bool:
@@ -139,17 +172,20 @@ def _profile(derivative: MediaDerivative, config: Config) -> BoardProfile:
     for profile in profiles(config):
         if profile.key == derivative.profile_key:
             return profile
-    return BoardProfile(derivative.profile_key, derivative.profile_key, derivative.width, derivative.height, 10.0, 50.0)
+    # A board size since removed from the configuration: its optics are unknown.
+    return BoardProfile(derivative.profile_key, derivative.profile_key, derivative.width, derivative.height,
+                        BANNER_THUMBNAIL_BOARD.pixel_pitch_mm, BANNER_THUMBNAIL_BOARD.viewing_distance_m)
 
 
-def _progress(derivative_id: int) -> "callable":  # type: ignore[valid-type]
-    """Record transcoding progress now and then, which also keeps the claim fresh."""
-    last = [0.0]
+def _progress(derivative_id: int) -> Callable[[float], None]:
+    """Record transcoding progress now and then; also keeps the claim fresh, by time,
+    so a long video is never mistaken for a dead worker."""
+    last = [0.0, utcnow()]
 
     def report(fraction: float) -> None:
-        if fraction - last[0] < 0.05 and fraction < 1.0:
+        if fraction - last[0] < 0.05 and fraction < 1.0 and utcnow() - last[1] < HEARTBEAT:
             return
-        last[0] = fraction
+        last[0], last[1] = fraction, utcnow()
         db.session.execute(update(MediaDerivative).where(MediaDerivative.id == derivative_id)
                            .values(progress=min(max(fraction, 0.0), 1.0), claimed_at=utcnow()))
         db.session.commit()
@@ -157,16 +193,14 @@ def _progress(derivative_id: int) -> "callable":  # type: ignore[valid-type]
     return report
 
 
-Made = tuple[str, str | None, dict[str, object]]  # storage key, preview key, notes
-
-
-def _make_thumbnail(asset: MediaAsset, config: Config) -> Made:
+def _make_thumbnail(asset: MediaAsset, config: Config, made: list[str]) -> Made:
     from media.images import thumbnail_image
 
     store = storage(config)
     key = store.new_key(".jpg")
+    made.append(key)
     with tempfile.TemporaryDirectory() as folder:
-        source = _banner_source(asset, folder, BoardProfile("thumb", "thumb", 480, 270, 10.0, 50.0)) if asset.kind == "banner" else None
+        source = _banner_source(asset, folder, BANNER_THUMBNAIL_BOARD)
         if asset.kind == "video":
             from media.video import video_thumbnail
 
@@ -176,18 +210,20 @@ def _make_thumbnail(asset: MediaAsset, config: Config) -> Made:
     return key, None, {}
 
 
-def _make_rendition(asset: MediaAsset, derivative: MediaDerivative, config: Config) -> Made:
+def _make_rendition(asset: MediaAsset, derivative: MediaDerivative, config: Config, made: list[str]) -> Made:
     from media.images import led_preview, render_image
 
     store = storage(config)
     profile, fit = _profile(derivative, config), fit_of(asset)
     preview_key, notes = store.new_key(".png"), {}
+    made.append(preview_key)
     derivative_id = derivative.id
     with tempfile.TemporaryDirectory() as folder:
         if asset.kind == "video":
             from media.video import transcode_video, video_frame
 
             key = store.new_key(".mp4")
+            made.append(key)
             transcode_video(store.path(asset.storage_key or ""), store.path(key), profile.width, profile.height, fit,
                             progress=_progress(derivative_id))
             frame = Path(folder) / "frame.png"
@@ -197,6 +233,7 @@ def _make_rendition(asset: MediaAsset, derivative: MediaDerivative, config: Conf
             led_preview(still, store.path(preview_key), profile)
         elif asset.kind == "banner" and asset.storage_key is None:
             key = store.new_key(".png")
+            made.append(key)
             result = _render_banner(asset, profile, store.path(key))
             notes = {"readable": result.readable, "min_char_height_mm": round(result.min_char_height_mm, 1),
                                 "needed_char_height_mm": round(result.needed_char_height_mm, 1),
@@ -204,12 +241,13 @@ def _make_rendition(asset: MediaAsset, derivative: MediaDerivative, config: Conf
             led_preview(store.path(key), store.path(preview_key), profile)
         else:
             key = store.new_key(".jpg")
+            made.append(key)
             render_image(store.path(asset.storage_key or ""), store.path(key), profile.width, profile.height, fit)
             led_preview(store.path(key), store.path(preview_key), profile)
     return key, preview_key, notes
 
 
-def _render_banner(asset: MediaAsset, profile: BoardProfile, dest: Path):  # type: ignore[no-untyped-def]
+def _render_banner(asset: MediaAsset, profile: BoardProfile, dest: Path) -> BannerResult:
     from media.banner import render_banner
 
     data = asset.banner or {}
@@ -226,7 +264,7 @@ def _banner_source(asset: MediaAsset, folder: str, profile: BoardProfile) -> Pat
     return path
 
 
-def _keep(derivative: MediaDerivative, generation: int, store, made: Made) -> None:  # type: ignore[no-untyped-def]
+def _keep(derivative: MediaDerivative, generation: int, store: LocalStorage, made: Made) -> None:
     """Record the new files in one conditional UPDATE: if the work was queued again
     meanwhile (new file or crop), ours is outdated and is thrown away."""
     key, preview_key, notes = made

@@ -14,19 +14,20 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from cms.config import Config
 from cms.errors import ApprovalNotAllowed, MediaNotAccepted, NotFound, ValidationFailed
 from cms.extensions import db
 from cms.models import Campaign, MediaAsset, MediaDerivative
+from cms.models.media import revision_of
 from cms.models.types import utcnow
 from cms.services.audit import Actor, record
 from media.errors import MediaRejected
-from media.storage import LocalStorage
+from media.images import parse_colour
+from media.storage import SUFFIX_FOR_FORMAT, LocalStorage
 from media.types import FIT_MODES, BannerSpec, BoardProfile, Fit, Limits
 from media.validation import inspect, safe_display_name
-
-EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp", "mp4": ".mp4", "mov": ".mov", "webm": ".webm"}
 
 # (from, to) -> roles besides admin. Approving has one more rule: not your own upload.
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
@@ -34,9 +35,11 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     ("rejected", "pending"): frozenset({"editor"}),
     ("pending", "approved"): frozenset({"approver"}),
     ("pending", "rejected"): frozenset({"approver"}),
+    ("pending", "draft"): frozenset({"editor"}),
     ("draft", "archived"): frozenset({"editor", "approver"}),
     ("approved", "archived"): frozenset({"editor", "approver"}),
     ("rejected", "archived"): frozenset({"editor", "approver"}),
+    ("archived", "draft"): frozenset({"editor"}),
 }
 
 
@@ -56,6 +59,10 @@ def limits(config: Config) -> Limits:
         max_video_bytes=config.media.max_video_mb * 1024 * 1024,
         max_video_seconds=config.media.max_video_minutes * 60,
     )
+
+
+# Banners have no file: their thumbnail is drawn on this canvas, then shrunk.
+BANNER_THUMBNAIL_BOARD = BoardProfile("thumbnail", "thumbnail", 960, 540, 10.0, 50.0)
 
 
 def profiles(config: Config) -> list[BoardProfile]:
@@ -106,7 +113,7 @@ def add_upload(stream: BinaryIO, filename: str, campaign_id: int, actor: Actor, 
     if existing is not None:
         store.discard(received)
         return Upload(existing, created=False)
-    stored = store.commit(received, EXTENSIONS[info.format])
+    stored = store.commit(received, SUFFIX_FOR_FORMAT[info.format])
     key = stored.key
     try:
         asset = MediaAsset(
@@ -122,6 +129,14 @@ def add_upload(stream: BinaryIO, filename: str, campaign_id: int, actor: Actor, 
         record(actor, "media.upload", "media", asset.id, campaign_id=campaign.id, name=asset.display_name,
                kind=asset.kind, size=asset.size, sha256=asset.sha256)
         db.session.commit()
+    except IntegrityError:
+        # The same file arrived twice at the same moment: the other request stored it.
+        db.session.rollback()
+        store.delete(key)
+        existing = db.session.scalar(select(MediaAsset).where(MediaAsset.campaign_id == campaign_id, MediaAsset.sha256 == stored.sha256))
+        if existing is None:
+            raise
+        return Upload(existing, created=False)
     except Exception:
         db.session.rollback()
         store.delete(key)
@@ -136,9 +151,9 @@ def add_banner(spec: BannerSpec, campaign_id: int, actor: Actor, config: Config)
     if not title:
         raise ValidationFailed("A banner needs a title.", code="media_banner_empty")
     for colour in (spec.text_color, spec.background_color):
-        if len(colour) != 7 or colour[0] != "#" or any(ch not in "0123456789abcdefABCDEF" for ch in colour[1:]):
-            raise ValidationFailed("Colours are written #RRGGBB.", code="media_bad_colour")
+        _check_colour(colour)
     data = {"title": title, "body": body, "text_color": spec.text_color.upper(), "background_color": spec.background_color.upper()}
+    _check_banner_fits(BannerSpec(**data), config)
     digest = hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
     existing = db.session.scalar(select(MediaAsset).where(MediaAsset.campaign_id == campaign.id, MediaAsset.sha256 == digest))
     if existing is not None:
@@ -176,13 +191,13 @@ def set_fit(asset: MediaAsset, mode: str, focal_x: float, focal_y: float, backgr
         raise ValidationFailed("Unknown fit %(mode)s.", code="media_bad_fit", mode=mode)
     if not (0.0 <= focal_x <= 1.0 and 0.0 <= focal_y <= 1.0):
         raise ValidationFailed("The focal point must lie inside the picture.", code="media_bad_focal_point")
-    if len(background) != 7 or background[0] != "#" or any(c not in "0123456789abcdefABCDEF" for c in background[1:]):
-        raise ValidationFailed("Colours are written #RRGGBB.", code="media_bad_colour")
+    _check_colour(background)
     before = (asset.fit_mode, round(asset.focal_x, 4), round(asset.focal_y, 4), asset.background.upper())
     after = (mode, round(focal_x, 4), round(focal_y, 4), background.upper())
     if before == after:
         return False
     asset.fit_mode, asset.focal_x, asset.focal_y, asset.background = after
+    asset.changed_by_id = actor.user_id
     queue_derivatives(asset, config, renditions_only=True)
     record(actor, "media.fit", "media", asset.id, before=list(before), after=list(after))
     _back_to_review(asset, actor, "fit changed")
@@ -203,17 +218,22 @@ def replace_file(asset: MediaAsset, stream: BinaryIO, filename: str, actor: Acto
         _check_name(filename, info.kind)
         if (info.kind == "video") != (asset.kind == "video"):
             raise MediaRejected("media_kind_changed", "A video can only be replaced by a video, and a picture by a picture.")
+        twin = db.session.scalar(select(MediaAsset.id).where(MediaAsset.campaign_id == asset.campaign_id,
+                                                             MediaAsset.sha256 == received.sha256, MediaAsset.id != asset.id))
+        if twin is not None:
+            raise MediaRejected("media_duplicate", "This file is already in the campaign as media %(id)s.", id=twin)
     except MediaRejected as rejected:
         store.discard(received)
         raise _not_accepted(rejected) from None
     old_key = asset.storage_key
-    stored = store.commit(received, EXTENSIONS[info.format])
+    stored = store.commit(received, SUFFIX_FOR_FORMAT[info.format])
     key = stored.key
     try:
         asset.storage_key, asset.sha256, asset.size = key, stored.sha256, stored.size
         asset.mime, asset.format, asset.width, asset.height = info.mime, info.format, info.width, info.height
         asset.duration, asset.fps, asset.video_codec, asset.audio_codec = info.duration, info.fps, info.video_codec, info.audio_codec
         asset.display_name = safe_display_name(filename)
+        asset.changed_by_id = actor.user_id
         queue_derivatives(asset, config)
         record(actor, "media.replace", "media", asset.id, name=asset.display_name, sha256=stored.sha256)
         _back_to_review(asset, actor, "file replaced")
@@ -225,12 +245,21 @@ def replace_file(asset: MediaAsset, stream: BinaryIO, filename: str, actor: Acto
     store.delete(old_key)
 
 
+def set_alt_text(asset: MediaAsset, text: str, actor: Actor) -> None:
+    text = " ".join(text.split())
+    if text != asset.alt_text:
+        record(actor, "media.alt_text", "media", asset.id, before=asset.alt_text, after=text)
+        asset.alt_text = text
+
+
 def allowed_transitions(asset: MediaAsset, actor: Actor) -> list[str]:
     return [to for (frm, to), roles in TRANSITIONS.items()
             if frm == asset.status and (actor.role == "admin" or actor.role in roles) and not _own_approval(asset, actor, to)]
 
 
-def transition(asset: MediaAsset, to_status: str, actor: Actor, reason: str = "") -> None:
+def transition(asset: MediaAsset, to_status: str, actor: Actor, reason: str = "", seen: str | None = None) -> None:
+    """Move the asset; `seen` is the revision the person looked at (pages and API send it),
+    so a file or crop changed in between is never approved unseen."""
     roles = TRANSITIONS.get((asset.status, to_status))
     if roles is None:
         raise ApprovalNotAllowed("Media cannot go from %(from)s to %(to)s.", **{"from": asset.status, "to": to_status})
@@ -239,6 +268,13 @@ def transition(asset: MediaAsset, to_status: str, actor: Actor, reason: str = ""
                                  **{"from": asset.status, "to": to_status})
     if _own_approval(asset, actor, to_status):
         raise ApprovalNotAllowed("Nobody approves their own upload; another approver must review it.", code="approval_own_upload")
+    if to_status == "approved":
+        if seen is not None and seen != revision_of(asset):
+            raise ApprovalNotAllowed("The media changed since you opened it; look at it again before approving.",
+                                     code="approval_stale")
+        if any(d.state != "done" for d in asset.derivatives):
+            raise ApprovalNotAllowed("The renditions for the boards are not all made yet; approve when you can see them.",
+                                     code="approval_renditions_pending")
     reason = reason.strip()
     if to_status == "rejected" and not reason:
         raise ValidationFailed("Say why the media is rejected.", code="media_reason_required")
@@ -257,6 +293,7 @@ def describe_asset(asset: MediaAsset) -> dict[str, Any]:
         "duration": asset.duration, "fps": asset.fps, "video_codec": asset.video_codec, "audio_codec": asset.audio_codec,
         "fit": {"mode": asset.fit_mode, "focal_x": asset.focal_x, "focal_y": asset.focal_y, "background": asset.background},
         "banner": asset.banner, "alt_text": asset.alt_text, "uploaded_by": asset.uploaded_by_label,
+        "revision": revision_of(asset),
         "created_at": asset.created_at.isoformat() if asset.created_at else None,
         "derivatives": [
             {"kind": d.kind, "profile_key": d.profile_key or None, "width": d.width, "height": d.height, "state": d.state,
@@ -283,6 +320,27 @@ def file_path(asset: MediaAsset, config: Config, what: str = "original", profile
     return store.path(key) if key else None
 
 
+def _check_banner_fits(spec: BannerSpec, config: Config) -> None:
+    """Refuse at once a text that no board can show, instead of failing in the workers."""
+    import tempfile
+
+    from media.banner import render_banner
+
+    with tempfile.TemporaryDirectory() as folder:
+        for profile in [*profiles(config), BANNER_THUMBNAIL_BOARD]:
+            try:
+                render_banner(spec, profile, Path(folder) / f"{profile.key}.png")
+            except MediaRejected as rejected:
+                raise _not_accepted(rejected) from None
+
+
+def _check_colour(colour: str) -> None:
+    try:
+        parse_colour(colour)
+    except MediaRejected as rejected:
+        raise _not_accepted(rejected) from None
+
+
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
 
@@ -305,7 +363,7 @@ def _campaign(campaign_id: int) -> Campaign:
 
 
 def _own_approval(asset: MediaAsset, actor: Actor, to_status: str) -> bool:
-    return to_status == "approved" and actor.user_id is not None and actor.user_id == asset.uploaded_by_id
+    return to_status == "approved" and actor.user_id is not None and actor.user_id in (asset.uploaded_by_id, asset.changed_by_id)
 
 
 def _back_to_review(asset: MediaAsset, actor: Actor, why: str) -> None:

@@ -194,6 +194,7 @@ def test_nobody_approves_their_own_upload(client, app: Flask, accounts: Accounts
     assert asset_id is None  # an approver may not upload at all
     editor_headers = accounts.token("editor")
     asset_id = upload(client, editor_headers, media_files.png_bytes(), "p.png").get_json()["id"]
+    make_derivatives(app)
     go = lambda headers, to, reason="": client.post(f"/api/v1/media/{asset_id}/transitions", headers=headers, json={"to": to, "reason": reason})  # noqa: E731
     assert go(editor_headers, "approved").status_code == 409
     assert go(editor_headers, "pending").get_json()["status"] == "pending"
@@ -212,6 +213,7 @@ def test_nobody_approves_their_own_upload(client, app: Flask, accounts: Accounts
 def test_rejecting_needs_a_reason_and_a_change_needs_approval_again(client, app: Flask, accounts: Accounts, imported_plan) -> None:
     editor_headers, approver = accounts.token("editor"), accounts.token("approver")
     asset_id = upload(client, editor_headers, media_files.png_bytes(), "p.png").get_json()["id"]
+    make_derivatives(app)
     go = lambda headers, to, reason="": client.post(f"/api/v1/media/{asset_id}/transitions", headers=headers, json={"to": to, "reason": reason})  # noqa: E731
     go(editor_headers, "pending")
     no_reason = go(approver, "rejected")
@@ -222,6 +224,8 @@ def test_rejecting_needs_a_reason_and_a_change_needs_approval_again(client, app:
     assert go(approver, "approved").get_json()["status"] == "approved"
     cropped = client.patch(f"/api/v1/media/{asset_id}", headers=editor_headers, json={"fit_mode": "cover", "focal_x": 0.2, "focal_y": 0.3})
     assert cropped.get_json()["status"] == "pending"
+    assert go(approver, "approved").get_json()["error"]["code"] == "approval_renditions_pending"
+    make_derivatives(app)
     assert go(approver, "approved").get_json()["status"] == "approved"
     with app.app_context():
         from cms.services.audit import Actor
@@ -324,3 +328,78 @@ def test_work_left_running_by_a_dead_worker_is_taken_up_again(client, app: Flask
         from cms.services.derivatives import process
         process(again, app.config["PANOLED"])
         assert db.session.get(MediaDerivative, derivative.id).state == "done"
+
+
+def test_an_approval_of_what_the_approver_did_not_see_is_refused(client, app: Flask, accounts: Accounts, imported_plan) -> None:
+    editor_headers, approver = accounts.token("editor"), accounts.token("approver")
+    asset_id = upload(client, editor_headers, media_files.png_bytes(), "p.png").get_json()["id"]
+    make_derivatives(app)
+    client.post(f"/api/v1/media/{asset_id}/transitions", headers=editor_headers, json={"to": "pending"})
+    seen = client.get(f"/api/v1/media/{asset_id}", headers=approver).get_json()["revision"]
+    client.patch(f"/api/v1/media/{asset_id}", headers=editor_headers, json={"fit_mode": "stretch"})
+    make_derivatives(app)
+    stale = client.post(f"/api/v1/media/{asset_id}/transitions", headers=approver, json={"to": "approved", "revision": seen})
+    assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "approval_stale"
+    fresh = client.get(f"/api/v1/media/{asset_id}", headers=approver).get_json()["revision"]
+    ok = client.post(f"/api/v1/media/{asset_id}/transitions", headers=approver, json={"to": "approved", "revision": fresh})
+    assert ok.get_json()["status"] == "approved"
+
+
+def test_whoever_changed_the_crop_cannot_approve_it(client, app: Flask, accounts: Accounts, imported_plan) -> None:
+    editor_headers, admin = accounts.token("editor"), accounts.token("admin")
+    asset_id = upload(client, editor_headers, media_files.png_bytes(), "p.png").get_json()["id"]
+    client.post(f"/api/v1/media/{asset_id}/transitions", headers=editor_headers, json={"to": "pending"})
+    client.patch(f"/api/v1/media/{asset_id}", headers=admin, json={"fit_mode": "cover", "focal_x": 0.1})
+    make_derivatives(app)
+    refused = client.post(f"/api/v1/media/{asset_id}/transitions", headers=admin, json={"to": "approved"})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "approval_own_upload"
+
+
+def test_replacing_with_a_file_the_campaign_already_has_is_refused(client, app: Flask, editor) -> None:
+    first = upload(client, editor, media_files.png_bytes(), "a.png").get_json()["id"]
+    second = upload(client, editor, media_files.png_bytes(400, 300), "b.png").get_json()["id"]
+    from cms.errors import MediaNotAccepted
+    from cms.models import User
+    from cms.services.audit import Actor
+    from cms.services.media import get_asset, replace_file
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "editor@example.org"))
+        with pytest.raises(MediaNotAccepted) as refused:
+            replace_file(get_asset(second), io.BytesIO(media_files.png_bytes()), "a.png", Actor.of(user), app.config["PANOLED"])
+        assert refused.value.code == "media_duplicate"
+    assert first != second and len(stored_files(app)) == 2
+
+
+def test_a_banner_too_long_for_the_boards_is_refused_at_once(client, app: Flask, editor) -> None:
+    import dataclasses
+
+    from cms.config import BoardProfileConfig
+
+    tiny = BoardProfileConfig("128x32", "LED 128×32", 128, 32, 10.0, 30.0)
+    app.config["PANOLED"] = dataclasses.replace(app.config["PANOLED"], board_profiles=(tiny,))
+    response = client.post("/api/v1/media/banners", headers=editor, json={
+        "campaign_id": 1, "title": ("Tuyên truyền " * 15).strip(), "body": ("Bảo vệ môi trường là bảo vệ cuộc sống. " * 25)[:990]})
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "media_banner_too_long"
+    assert asset_count(app) == 0
+
+
+def test_a_picture_larger_than_the_plan_import_limit_can_replace_a_file_through_the_form(
+        client, app: Flask, accounts: Accounts, imported_plan) -> None:
+    import numpy as np
+
+    accounts.login("editor")
+    token = csrf_token(client.get("/campaigns/1/media"))
+    first = client.post("/campaigns/1/media/upload", data=media_files.png_bytes(),
+                        headers={"X-Filename": "a.png", "X-CSRFToken": token, "Content-Type": "application/octet-stream"})
+    asset_id = first.get_json()["id"]
+    noise = Image.fromarray(np.random.default_rng(1).integers(0, 256, (2200, 2200, 3), dtype=np.uint8), "RGB")
+    buffer = io.BytesIO()
+    noise.save(buffer, "PNG")
+    assert len(buffer.getvalue()) > app.config["PANOLED"].imports.max_bytes + 1024 * 1024
+    page = client.get(f"/media/{asset_id}")
+    response = client.post(f"/media/{asset_id}/replace", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(page), "file": (io.BytesIO(buffer.getvalue()), "big.png")})
+    assert response.status_code == 302
+    with app.app_context():
+        from cms.services.media import get_asset
+        assert get_asset(asset_id).width == 2200

@@ -1,0 +1,734 @@
+"""Resolve schedule rules into a timeline per board: what plays when, item by item.
+
+`resolve(boards, rules, start, end)` is a pure function of its arguments (no
+clock, no database). Its rules, in the order they apply:
+
+Operating hours and the window. Nothing is shown outside a board's operating
+hours or outside [start, end). Inside both, the timeline has no gap: when
+nothing is scheduled the board's fallback playlist plays, and without one an
+"idle" segment covers the time. Local wall times are turned into instants with
+`fold=0`: a repeated hour (autumn DST) means its first occurrence and a time
+that does not exist (spring DST) moves forward by the gap, as PEP 495 does; a
+window occurrence that ends up empty is skipped. The resolver assumes nothing
+is playing at `start`.
+
+Days and windows. A rule is active on a local date D when D is in its date
+range and its weekdays; a window crossing midnight belongs to D (the day it
+starts): 22:00–02:00 on the last day of a campaign still runs until 02:00 the
+next morning, and on the morning after a weekday that is not chosen nothing of
+it plays. Overlapping or touching windows of one rule merge. A rule's "active
+parts" are its window occurrences inside the board's operating hours.
+
+Interrupts pre-empt everything, at once, whenever active inside operating
+hours; among several the highest priority wins, then the lowest rule id. They
+loop their playlist and are cut wherever they stop.
+
+Below interrupts, rules are ranked by priority (higher first), then rule id
+(lower first), and the board plays, at each moment, the best-ranked rule that
+wants to play:
+
+- plays per hour (n): in every local clock hour fully inside an active part,
+  slot k falls due at hour_start + k·3600/n. In a partial hour (the active part
+  covers only a span L of it) n is pro-rated to round(n·L/3600), half up, and
+  those slots are spread evenly from the start of the span: a 05:30–06:00 part
+  with n = 4 gets slots at 05:30 and 05:45; a 05:50–06:00 part with n = 1 gets
+  none. A due slot wants one full pass (from item 0). A slot that has not
+  started when the rule's next slot falls due is dropped (missed); so after an
+  interrupt or a busy spell at most one pass per rule is made up.
+- share of voice (s): each clock hour's span L of an active part owes
+  s·L seconds, split into turns spread evenly like the slots above: one turn
+  per pass length owed, rounded up, but at most 12 an hour (one every five
+  minutes, so a short playlist plays several passes in a turn). When a turn falls due its share is credited to the rule; the rule
+  wants to play while its airtime for that hour is below the credit, and then
+  plays whole items, continuing its playlist where it left off, until it catches
+  up. Credit that is not used within its hour lapses.
+- fill (neither): wants to play throughout its active parts; it loops its
+  playlist, continuing where it left off. A higher-ranked fill rule therefore
+  takes all of a lower one's time, and a fill rule ranked above a quota rule
+  starves it (both show up in `Timeline.starved`).
+- fallback (the board's playlist) when no rule wants to play, else idle.
+
+Items are never cut short mid-play, except at a hard boundary: the end of
+operating hours, the end of the requested window, the start of an interrupt, or
+the end of the playing rule's active part (its window, date range or weekday
+ending). A play crossing a hard boundary is cut there and marked
+`truncated=True`; the playlist then goes on with the next item next time. Any
+other change (a higher-ranked slot falling due, a higher fill rule's window
+starting) waits for the item on screen (for a pass: the whole pass) to finish.
+
+Interrupt time neither owes nor earns: slots that fall due during an interrupt
+are not counted as asked (one of them may still play right after it), and a
+share-of-voice turn falling due inside an interrupt earns no credit.
+
+Conflicts (`Timeline.starved`), per rule, inside the window, operating hours
+and outside interrupts: a plays-per-hour rule whose slots were not all played
+(asked = slots × pass length); a share-of-voice rule that got less than its
+credit by more than its longest item (the granularity of a turn); a fill rule
+that lost time to a higher-ranked fill rule while active (asked = got + lost);
+an interrupt that lost time to a higher interrupt.
+
+Determinism: rules and boards are ordered by their ids, never by input order or
+set iteration; equal inputs give equal timelines. Boards with the same time
+zone, operating hours, fallback and set of applicable rules share one
+resolution (they would get identical timelines anyway).
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from math import ceil
+from zoneinfo import ZoneInfo
+
+from scheduler.model import (
+    Board,
+    DailyWindow,
+    Playlist,
+    Rule,
+    Segment,
+    Starvation,
+    Timeline,
+    _trusted_segment,
+)
+
+__all__ = ["resolve"]
+
+_US = 1_000_000
+_HOUR = 3600 * _US
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+_NEVER = 1 << 62
+_MIDNIGHT = time(0)
+_MAX_TURNS_PER_HOUR = 12  # share-of-voice turns come at most every 5 minutes
+
+Interval = tuple[int, int]  # [start, end) in microseconds since the epoch, UTC
+
+
+def resolve(
+    boards: Iterable[Board],
+    rules: Iterable[Rule],
+    start: datetime,
+    end: datetime,
+) -> dict[int, Timeline]:
+    """Resolve `rules` on `boards` for [start, end): one `Timeline` per board id, in UTC.
+
+    `start` and `end` must be aware datetimes. The dict is ordered by board id.
+    Raises ValueError for naive or reversed instants and duplicate board or rule ids.
+    """
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be aware datetimes (with a time zone)")
+    if end <= start:
+        raise ValueError(f"end {end.isoformat()} must be after start {start.isoformat()}")
+    board_list = sorted(boards, key=lambda b: b.board_id)
+    for before, after in zip(board_list, board_list[1:]):
+        if before.board_id == after.board_id:
+            raise ValueError(f"board {after.board_id} is given twice")
+    ranked = sorted(rules, key=lambda r: (-r.priority, r.rule_id))
+    seen: set[int] = set()
+    for rule in ranked:
+        if rule.rule_id in seen:
+            raise ValueError(f"rule {rule.rule_id} is given twice")
+        seen.add(rule.rule_id)
+    resolution = _Resolution(ranked, _to_us(start), _to_us(end))
+    return {board.board_id: resolution.timeline(board) for board in board_list}
+
+
+def _to_us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _ONE_US
+
+
+class _Playlist:
+    """A playlist as offsets: prefix[i] = microseconds from the pass start to item i."""
+
+    __slots__ = ("playlist", "playlist_id", "prefix", "length", "count", "longest")
+
+    def __init__(self, playlist: Playlist) -> None:
+        durations = [round(item.duration * _US) for item in playlist.items]
+        prefix = [0]
+        for duration in durations:
+            prefix.append(prefix[-1] + duration)
+        self.playlist = playlist
+        self.playlist_id = playlist.playlist_id
+        self.prefix = prefix
+        self.length = prefix[-1]
+        self.count = len(durations)
+        self.longest = max(durations)
+
+    def run(self, cursor: int, at: int, soft: int, hard: int) -> tuple[int, int, bool]:
+        """Play whole items from `cursor` starting `at` until one ends at or after `soft`.
+
+        A play crossing `hard` is cut there. Returns (end, next cursor, truncated).
+        """
+        prefix, length = self.prefix, self.length
+        target = prefix[cursor] + max(min(soft, hard) - at, 1)
+        cycles, rest = divmod(target, length)
+        index = bisect_left(prefix, rest)
+        stop = at + cycles * length + prefix[index] - prefix[cursor]
+        following = index % self.count
+        if stop > hard:
+            return hard, following, True
+        return stop, following, False
+
+
+class _RuleInfo:
+    __slots__ = ("rule", "rank", "rule_id", "mode", "playlist")
+
+    def __init__(self, rule: Rule, rank: int, playlist: _Playlist) -> None:
+        self.rule = rule
+        self.rank = rank
+        self.rule_id = rule.rule_id
+        self.mode = rule.mode
+        self.playlist = playlist
+
+
+# Internal segment: (start, end, kind, rank or -1, playlist, first item, truncated)
+_Piece = tuple[int, int, str, int, "_Playlist | None", int, bool]
+
+
+class _Resolution:
+    """One call of `resolve`: the ranked rules, their index, and caches shared by boards."""
+
+    def __init__(self, ranked: list[Rule], start: int, end: int) -> None:
+        self.start = start
+        self.end = end
+        playlists: dict[int, _Playlist] = {}
+        self.rules: list[_RuleInfo] = []
+        self.by_board: dict[int, list[int]] = {}
+        self.by_group: dict[str, list[int]] = {}
+        for rank, rule in enumerate(ranked):
+            compiled = playlists.get(id(rule.playlist))
+            if compiled is None:
+                compiled = playlists[id(rule.playlist)] = _Playlist(rule.playlist)
+            self.rules.append(_RuleInfo(rule, rank, compiled))
+            for board_id in rule.board_ids:
+                self.by_board.setdefault(board_id, []).append(rank)
+            for group in rule.groups:
+                self.by_group.setdefault(group, []).append(rank)
+        self._playlists = playlists
+        self._zones: dict[str, ZoneInfo] = {}
+        self._days: dict[str, tuple[date, date]] = {}
+        self._local: dict[tuple[str, date, time], int] = {}
+        self._operating: dict[tuple[str, DailyWindow | None], list[Interval]] = {}
+        self._occurrences: dict[tuple[int, str], list[Interval]] = {}
+        self._active: dict[tuple[int, str, DailyWindow | None], list[Interval]] = {}
+        self._slots: dict[tuple[int, str, DailyWindow | None], list[tuple]] = {}
+        self._shared: dict[tuple, tuple[tuple[Segment, ...], tuple[Starvation, ...]]] = {}
+        self.instants: dict[int, datetime] = {}
+        self.start_dt = self.instant(start)
+        self.end_dt = self.instant(end)
+
+    # -- time ----------------------------------------------------------------
+
+    def instant(self, us: int) -> datetime:
+        moment = self.instants.get(us)
+        if moment is None:
+            moment = self.instants[us] = _EPOCH + timedelta(microseconds=us)
+        return moment
+
+    def zone(self, name: str) -> ZoneInfo:
+        zone = self._zones.get(name)
+        if zone is None:
+            zone = self._zones[name] = ZoneInfo(name)
+        return zone
+
+    def local(self, tz: str, day: date, at: time) -> int:
+        key = (tz, day, at)
+        us = self._local.get(key)
+        if us is None:
+            moment = datetime.combine(day, at, tzinfo=self.zone(tz))
+            us = self._local[key] = _to_us(moment)
+        return us
+
+    def days(self, tz: str) -> tuple[date, date]:
+        """Local dates whose windows can reach into the requested window."""
+        span = self._days.get(tz)
+        if span is None:
+            zone = self.zone(tz)
+            first = self.start_dt.astimezone(zone).date() - timedelta(days=1)
+            last = self.end_dt.astimezone(zone).date()
+            span = self._days[tz] = (first, last)
+        return span
+
+    def hour_phase(self, tz: str, us: int) -> int:
+        """Microseconds between the UTC hour grid and the local clock-hour grid at `us`."""
+        offset = self.instant(us).astimezone(self.zone(tz)).utcoffset()
+        return (offset // _ONE_US) % _HOUR if offset is not None else 0
+
+    def daily(self, tz: str, window: DailyWindow | None, days: Iterable[date]) -> list[Interval]:
+        out: list[Interval] = []
+        for day in days:
+            if window is None:
+                begin = self.local(tz, day, _MIDNIGHT)
+                finish = self.local(tz, day + timedelta(days=1), _MIDNIGHT)
+            else:
+                begin = self.local(tz, day, window.start)
+                end_day = day + timedelta(days=1) if window.crosses_midnight else day
+                finish = self.local(tz, end_day, window.end)
+            if finish > begin:
+                out.append((begin, finish))
+        return out
+
+    # -- per rule and time zone (shared by boards) -----------------------------
+
+    def operating(self, tz: str, hours: DailyWindow | None) -> list[Interval]:
+        key = (tz, hours)
+        found = self._operating.get(key)
+        if found is None:
+            if hours is None:
+                found = [(-_NEVER, _NEVER)]
+            else:
+                first, last = self.days(tz)
+                found = _merge(self.daily(tz, hours, _date_range(first, last)))
+            self._operating[key] = found
+        return found
+
+    def occurrences(self, rank: int, tz: str) -> list[Interval]:
+        key = (rank, tz)
+        found = self._occurrences.get(key)
+        if found is None:
+            rule = self.rules[rank].rule
+            first, last = self.days(tz)
+            first, last = max(first, rule.date_from), min(last, rule.date_to)
+            days = [d for d in _date_range(first, last) if d.weekday() in rule.weekdays]
+            intervals: list[Interval] = []
+            for window in rule.windows or (None,):
+                intervals.extend(self.daily(tz, window, days))
+            found = self._occurrences[key] = _merge(sorted(intervals))
+        return found
+
+    def active(self, rank: int, tz: str, hours: DailyWindow | None) -> list[Interval]:
+        key = (rank, tz, hours)
+        found = self._active.get(key)
+        if found is None:
+            found = _intersect(self.occurrences(rank, tz), self.operating(tz, hours))
+            self._active[key] = found
+        return found
+
+    def slots(self, rank: int, tz: str, hours: DailyWindow | None) -> list[tuple]:
+        """Due slots of a quota rule inside [start, end): (due, rank, expires, credit, hour)."""
+        key = (rank, tz, hours)
+        found = self._slots.get(key)
+        if found is not None:
+            return found
+        info = self.rules[rank]
+        rule = info.rule
+        found = []
+        for begin, finish in self.active(rank, tz, hours):
+            if finish <= self.start or begin >= self.end:
+                continue
+            phase = self.hour_phase(tz, begin)
+            hour = begin - (begin - phase) % _HOUR
+            while hour < finish and hour < self.end:
+                low, high = max(begin, hour), min(finish, hour + _HOUR)
+                if high > self.start:
+                    found.extend(_hour_slots(info, rank, low, high, hour, finish))
+                hour += _HOUR
+        found = [slot for slot in found if self.start <= slot[0] < self.end]
+        self._slots[key] = found
+        return found
+
+    # -- per board -------------------------------------------------------------
+
+    def rule_ranks(self, board: Board) -> tuple[int, ...]:
+        ranks = list(self.by_board.get(board.board_id, ()))
+        if board.group is not None:
+            ranks.extend(self.by_group.get(board.group, ()))
+        return tuple(sorted(set(ranks)))
+
+    def timeline(self, board: Board) -> Timeline:
+        ranks = self.rule_ranks(board)
+        key = (board.time_zone, board.operating_hours, board.fallback, ranks)
+        shared = self._shared.get(key)
+        if shared is None:
+            shared = self._shared[key] = _BoardRun(self, board, ranks).resolve()
+        segments, starved = shared
+        return Timeline(board.board_id, self.start_dt, self.end_dt, segments, starved)
+
+    def fallback(self, playlist: Playlist) -> _Playlist:
+        compiled = self._playlists.get(id(playlist))
+        if compiled is None:
+            compiled = self._playlists[id(playlist)] = _Playlist(playlist)
+        return compiled
+
+
+def _hour_slots(
+    info: _RuleInfo, rank: int, low: int, high: int, hour: int, expires: int
+) -> list[tuple]:
+    """Slots of one clock hour's span [low, high) of an active part ending at `expires`."""
+    span = high - low
+    rule = info.rule
+    if rule.plays_per_hour is not None:
+        if span == _HOUR:
+            count = rule.plays_per_hour
+        else:
+            count = (2 * rule.plays_per_hour * span + _HOUR) // (2 * _HOUR)
+        return [(low + k * span // count, rank, expires, 0, hour) for k in range(count)]
+    owed = round(rule.share_of_voice * span)
+    if owed <= 0:
+        return []
+    count = min(ceil(owed / info.playlist.length), _MAX_TURNS_PER_HOUR)
+    credits = [owed * (k + 1) // count - owed * k // count for k in range(count)]
+    return [(low + k * span // count, rank, expires, credits[k], hour) for k in range(count)]
+
+
+class _BoardRun:
+    """The sweep over one board's free time, deciding what plays next."""
+
+    def __init__(self, resolution: _Resolution, board: Board, ranks: tuple[int, ...]) -> None:
+        self.res = resolution
+        self.board = board
+        tz, hours = board.time_zone, board.operating_hours
+        window = [(resolution.start, resolution.end)]
+        self.lit = _intersect(resolution.operating(tz, hours), window)
+        self.interrupts: list[int] = []
+        self.fills: list[int] = []
+        self.quotas: list[int] = []
+        for rank in ranks:
+            mode = resolution.rules[rank].mode
+            if mode == "interrupt":
+                self.interrupts.append(rank)
+            elif mode == "fill":
+                self.fills.append(rank)
+            else:
+                self.quotas.append(rank)
+        self.pieces: list[_Piece] = []
+        self.cursor: dict[int, int] = {}
+        self.asked: dict[int, int] = {}
+        self.got: dict[int, int] = {}
+        self.asked_plays: dict[int, int] = {}
+        self.got_plays: dict[int, int] = {}
+        self.lost: dict[int, int] = {}
+
+    def resolve(self) -> tuple[tuple[Segment, ...], tuple[Starvation, ...]]:
+        free = self.place_interrupts()
+        if free:
+            self.fill_free(free)
+        return self.segments(), self.starvation()
+
+    # -- interrupts ------------------------------------------------------------
+
+    def place_interrupts(self) -> list[Interval]:
+        if not self.interrupts:
+            return self.lit
+        res, tz, hours = self.res, self.board.time_zone, self.board.operating_hours
+        events: list[tuple[int, int, int]] = []
+        for rank in self.interrupts:
+            for begin, finish in _intersect(res.active(rank, tz, hours), self.lit):
+                events.append((begin, 1, rank))
+                events.append((finish, -1, rank))
+                self.asked[rank] = self.asked.get(rank, 0) + finish - begin
+        winners: list[tuple[int, int, int]] = []
+        for begin, finish, active in _sweep(events):
+            top = active[0]
+            for other in active[1:]:
+                self.lost[other] = self.lost.get(other, 0) + finish - begin
+            if winners and winners[-1][2] == top and winners[-1][1] == begin:
+                winners[-1] = (winners[-1][0], finish, top)
+            else:
+                winners.append((begin, finish, top))
+        for begin, finish, rank in winners:
+            playlist = self.res.rules[rank].playlist
+            cursor = self.cursor.get(rank, 0)
+            stop, self.cursor[rank], cut = playlist.run(cursor, begin, finish, finish)
+            self.pieces.append((begin, stop, "interrupt", rank, playlist, cursor, cut))
+            self.got[rank] = self.got.get(rank, 0) + stop - begin
+        return _subtract(self.lit, [(b, f) for b, f, _ in winners])
+
+    # -- everything below interrupts -------------------------------------------
+
+    def fill_free(self, free: list[Interval]) -> None:
+        """Decide, moment by moment, what plays in the time interrupts leave free.
+
+        Each step plays one thing: a quota turn (a pass, or items until a share is
+        met), or a run of a loop (fill rule, fallback, idle) up to the next moment
+        something better-ranked could want the screen. Runs are computed from the
+        playlist's offsets, never item by item.
+        """
+        res, tz, hours = self.res, self.board.time_zone, self.board.operating_hours
+        rules = res.rules
+        slots = sorted(slot for rank in self.quotas for slot in res.slots(rank, tz, hours))
+        fills = self.fill_layer()
+        fallback = res.fallback(self.board.fallback) if self.board.fallback else None
+        pieces = self.pieces
+        cursor = self.cursor
+        asked, got = self.asked, self.got
+        asked_plays, got_plays = self.asked_plays, self.got_plays
+        # pending[rank] = (expires, counted): a plays-per-hour slot that fell due, or a
+        # share-of-voice rule behind its credit; sov[rank] = [hour, credit, given]
+        pending: dict[int, tuple[int, bool]] = {}
+        sov: dict[int, list[int]] = {}
+        n_slots, next_slot = len(slots), 0
+        n_fills, next_fill = len(fills), 0
+        fallback_cursor = 0
+
+        def admit(upto: int, counted_from: int) -> int:
+            """Take in the slots due by `upto`; those before `counted_from` are not owed."""
+            index = next_slot
+            while index < n_slots and slots[index][0] <= upto:
+                due, rank, expires, credit, hour = slots[index]
+                index += 1
+                counted = due >= counted_from
+                if credit == 0:
+                    pending[rank] = (expires, counted)
+                    if counted:
+                        asked_plays[rank] = asked_plays.get(rank, 0) + 1
+                    continue
+                state = sov.get(rank)
+                if state is None or state[0] != hour:
+                    state = sov[rank] = [hour, 0, 0]
+                if counted:
+                    state[1] += credit
+                    asked[rank] = asked.get(rank, 0) + credit
+                if state[2] < state[1]:
+                    pending[rank] = (expires, counted)
+            return index
+
+        for low, high in free:
+            at = low
+            next_slot = admit(at, low)
+            while at < high:
+                best = _NEVER
+                if pending:
+                    for rank, (expires, _) in list(pending.items()):
+                        if expires <= at:
+                            del pending[rank]
+                        elif rank < best:
+                            best = rank
+                while next_fill < n_fills and fills[next_fill][1] <= at:
+                    next_fill += 1
+                if next_fill < n_fills and fills[next_fill][0] <= at:
+                    layer = fills[next_fill]
+                    top = layer[2][0]
+                else:
+                    layer = None
+                    top = _NEVER
+                if best < top:
+                    info = rules[best]
+                    expires, counted = pending.pop(best)
+                    hard = high if high < expires else expires
+                    playlist = info.playlist
+                    if info.mode == "plays_per_hour":
+                        stop, _, cut = playlist.run(0, at, at + playlist.length, hard)
+                        pieces.append((at, stop, "scheduled", best, playlist, 0, cut))
+                        if counted:
+                            got_plays[best] = got_plays.get(best, 0) + 1
+                    else:
+                        state = sov[best]
+                        first = cursor.get(best, 0)
+                        stop, cursor[best], cut = playlist.run(
+                            first, at, at + state[1] - state[2], hard
+                        )
+                        state[2] += stop - at
+                        pieces.append((at, stop, "scheduled", best, playlist, first, cut))
+                    got[best] = got.get(best, 0) + stop - at
+                else:
+                    soft = high
+                    index = next_slot
+                    while index < n_slots:
+                        slot = slots[index]
+                        if slot[1] < top:
+                            if slot[0] < soft:
+                                soft = slot[0]
+                            break
+                        index += 1
+                    if layer is not None:
+                        begin, finish, ranks, own_end = layer
+                        if finish < soft:
+                            soft = finish
+                        playlist = rules[top].playlist
+                        first = cursor.get(top, 0)
+                        stop, cursor[top], cut = playlist.run(
+                            first, at, soft, high if high < own_end else own_end
+                        )
+                        _append(pieces, (at, stop, "fill", top, playlist, first, cut))
+                        got[top] = got.get(top, 0) + stop - at
+                        if len(ranks) > 1 or stop > finish:
+                            self.count_lost(fills, next_fill, at, stop, top)
+                    else:
+                        if next_fill < n_fills and fills[next_fill][0] < soft:
+                            soft = fills[next_fill][0]
+                        if fallback is not None:
+                            stop, following, cut = fallback.run(fallback_cursor, at, soft, high)
+                            _append(pieces, (at, stop, "fallback", -1, fallback,
+                                             fallback_cursor, cut))
+                            fallback_cursor = following
+                        else:
+                            stop = soft
+                            _append(pieces, (at, stop, "idle", -1, None, 0, False))
+                at = stop
+                if next_slot < n_slots and slots[next_slot][0] <= at:
+                    next_slot = admit(at, low)
+            next_slot = admit(high - 1, low)
+
+    def fill_layer(self) -> list[tuple[int, int, tuple[int, ...], int]]:
+        """Stretches with a constant set of active fill rules: (start, end, ranks, top's end).
+
+        "top's end" is where the best-ranked rule's own active part ends: a hard
+        boundary for it, unlike the stretch's end, which may be another rule starting.
+        """
+        res, tz, hours = self.res, self.board.time_zone, self.board.operating_hours
+        events: list[tuple[int, int, int]] = []
+        parts: dict[int, list[Interval]] = {}
+        for rank in self.fills:
+            parts[rank] = _intersect(res.active(rank, tz, hours), self.lit)
+            for begin, finish in parts[rank]:
+                events.append((begin, 1, rank))
+                events.append((finish, -1, rank))
+        layer = []
+        for begin, finish, active in _sweep(events):
+            own = parts[active[0]]
+            index = bisect_left(own, (begin, _NEVER)) - 1
+            layer.append((begin, finish, active, own[index][1]))
+        return layer
+
+    def count_lost(self, fills: list, index: int, begin: int, end: int, top: int) -> None:
+        """Time a fill run took from lower fill rules that were active beside it."""
+        while index < len(fills) and fills[index][0] < end:
+            low, high, ranks, _ = fills[index]
+            overlap = min(high, end) - max(low, begin)
+            if overlap > 0:
+                for other in ranks:
+                    if other > top:
+                        self.lost[other] = self.lost.get(other, 0) + overlap
+            index += 1
+
+    # -- output ------------------------------------------------------------------
+
+    def segments(self) -> tuple[Segment, ...]:
+        rules, instants, instant = self.res.rules, self.res.instants, self.res.instant
+        pieces = sorted(self.pieces, key=_first) if self.interrupts else self.pieces
+        out = []
+        for begin, end, kind, rank, playlist, first, cut in pieces:
+            start_at = instants.get(begin) or instant(begin)
+            end_at = instants.get(end) or instant(end)
+            if playlist is None:
+                out.append(_trusted_segment(start_at, end_at, "idle", None, None, None, False,
+                                            None))
+            else:
+                out.append(_trusted_segment(
+                    start_at, end_at, kind, rules[rank].rule_id if rank >= 0 else None,
+                    playlist.playlist_id, first, cut, playlist.playlist,
+                ))
+        return tuple(out)
+
+    def starvation(self) -> tuple[Starvation, ...]:
+        rules = self.res.rules
+        out: list[Starvation] = []
+        for rank in sorted(set(self.asked) | set(self.asked_plays) | set(self.lost)):
+            info = rules[rank]
+            got = self.got.get(rank, 0)
+            if info.mode == "plays_per_hour":
+                asked_plays = self.asked_plays.get(rank, 0)
+                got_plays = self.got_plays.get(rank, 0)
+                if got_plays < asked_plays:
+                    asked = asked_plays * info.playlist.length
+                    out.append(_starved(info, asked, got, asked_plays, got_plays))
+            elif info.mode == "share_of_voice":
+                asked = self.asked.get(rank, 0)
+                if got + info.playlist.longest < asked:
+                    out.append(_starved(info, asked, got))
+            elif info.mode == "fill":
+                lost = self.lost.get(rank, 0)
+                if lost > 0:
+                    out.append(_starved(info, got + lost, got))
+            else:
+                asked = self.asked.get(rank, 0)
+                if got < asked:
+                    out.append(_starved(info, asked, got))
+        return tuple(sorted(out, key=lambda s: s.rule_id))
+
+
+def _starved(
+    info: _RuleInfo, asked: int, got: int, asked_plays: int | None = None,
+    got_plays: int | None = None,
+) -> Starvation:
+    return Starvation(info.rule_id, asked / _US, got / _US, asked_plays, got_plays)
+
+
+def _first(piece: _Piece) -> int:
+    return piece[0]
+
+
+def _append(pieces: list[_Piece], piece: _Piece) -> None:
+    """Add a loop segment, extending the previous one when the same loop simply goes on.
+
+    The loop's cursor is per rule (and per board for the fallback), so a contiguous,
+    uncut piece of the same loop always continues where the previous one stopped.
+    """
+    if pieces:
+        last = pieces[-1]
+        if (last[1] == piece[0] and last[2] == piece[2] and last[3] == piece[3]
+                and last[4] is piece[4] and not last[6]):
+            pieces[-1] = (last[0], piece[1], last[2], last[3], last[4], last[5], piece[6])
+            return
+    pieces.append(piece)
+
+
+def _sweep(events: list[tuple[int, int, int]]) -> list[tuple[int, int, tuple[int, ...]]]:
+    """Stretches where the set of active ranks (sorted) is constant and not empty.
+
+    `events` are (instant, +1 for a start or -1 for an end, rank).
+    """
+    events.sort()
+    out: list[tuple[int, int, tuple[int, ...]]] = []
+    active: dict[int, int] = {}
+    previous = 0
+    for at, change, rank in events:
+        if active and at > previous:
+            out.append((previous, at, tuple(sorted(active))))
+        count = active.get(rank, 0) + change
+        if count:
+            active[rank] = count
+        else:
+            del active[rank]
+        previous = at
+    return out
+
+
+def _merge(intervals: list[Interval]) -> list[Interval]:
+    """Sorted intervals with overlapping or touching ones joined."""
+    out: list[Interval] = []
+    for begin, finish in intervals:
+        if out and begin <= out[-1][1]:
+            if finish > out[-1][1]:
+                out[-1] = (out[-1][0], finish)
+        else:
+            out.append((begin, finish))
+    return out
+
+
+def _intersect(first: list[Interval], second: list[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(first) and j < len(second):
+        begin = max(first[i][0], second[j][0])
+        finish = min(first[i][1], second[j][1])
+        if begin < finish:
+            out.append((begin, finish))
+        if first[i][1] < second[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _subtract(base: list[Interval], holes: list[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    j = 0
+    for begin, finish in base:
+        at = begin
+        while j < len(holes) and holes[j][1] <= at:
+            j += 1
+        k = j
+        while k < len(holes) and holes[k][0] < finish:
+            if holes[k][0] > at:
+                out.append((at, holes[k][0]))
+            at = max(at, holes[k][1])
+            k += 1
+        if at < finish:
+            out.append((at, finish))
+    return out
+
+
+def _date_range(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
