@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import cached_property
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -270,7 +269,7 @@ class Play:
         _check_instants(f"play of asset {self.asset_id}", self.start, self.end)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Segment:
     """A stretch of a board's timeline given to one thing.
 
@@ -279,7 +278,8 @@ class Segment:
     or "idle" (lit, nothing to show). Playing segments start at item
     `first_item` of `playlist` and play the items back to back, looping, until
     `end`; `truncated` says the last play was cut at `end` (a hard boundary).
-    `plays` lists them, computed from those fields when first asked for.
+    `plays` lists them, computed from those fields on each access (keep the
+    tuple if you need it twice).
     """
 
     start: datetime
@@ -302,7 +302,7 @@ class Segment:
     def seconds(self) -> float:
         return (self.end - self.start).total_seconds()
 
-    @cached_property
+    @property
     def plays(self) -> tuple[Play, ...]:
         if self.playlist is None:
             return ()
@@ -324,11 +324,17 @@ class Segment:
 
 
 _new = object.__new__
+_SEGMENT_SETTERS = tuple(
+    getattr(Segment, name).__set__
+    for name in ("start", "end", "kind", "rule_id", "playlist_id", "first_item", "truncated",
+                 "playlist")
+)
 
 
 def _trusted_segment(
     start: datetime, end: datetime, kind: str, rule_id: int | None, playlist_id: int | None,
     first_item: int | None, truncated: bool, playlist: Playlist | None,
+    _setters: tuple = _SEGMENT_SETTERS,
 ) -> Segment:
     """A Segment built without `__post_init__`, for the resolver's own output only.
 
@@ -337,9 +343,15 @@ def _trusted_segment(
     keeps this equal to the checked constructor.
     """
     segment = _new(Segment)
-    segment.__dict__.update(start=start, end=end, kind=kind, rule_id=rule_id,
-                            playlist_id=playlist_id, first_item=first_item,
-                            truncated=truncated, playlist=playlist)
+    s0, s1, s2, s3, s4, s5, s6, s7 = _setters
+    s0(segment, start)
+    s1(segment, end)
+    s2(segment, kind)
+    s3(segment, rule_id)
+    s4(segment, playlist_id)
+    s5(segment, first_item)
+    s6(segment, truncated)
+    s7(segment, playlist)
     return segment
 
 

@@ -489,11 +489,15 @@ class _BoardRun:
             while at < high:
                 best = _NEVER
                 if pending:
-                    for rank, (expires, _) in list(pending.items()):
+                    expired = None
+                    for rank, (expires, _) in pending.items():
                         if expires <= at:
-                            del pending[rank]
+                            expired = [*(expired or ()), rank]
                         elif rank < best:
                             best = rank
+                    if expired:
+                        for rank in expired:
+                            del pending[rank]
                 while next_fill < n_fills and fills[next_fill][1] <= at:
                     next_fill += 1
                 if next_fill < n_fills and fills[next_fill][0] <= at:
@@ -598,9 +602,12 @@ class _BoardRun:
         rules, instants, instant = self.res.rules, self.res.instants, self.res.instant
         pieces = sorted(self.pieces, key=_first) if self.interrupts else self.pieces
         out = []
+        previous_end, previous_at = -_NEVER, _EPOCH
         for begin, end, kind, rank, playlist, first, cut in pieces:
-            start_at = instants.get(begin) or instant(begin)
+            start_at = previous_at if begin == previous_end else (
+                instants.get(begin) or instant(begin))
             end_at = instants.get(end) or instant(end)
+            previous_end, previous_at = end, end_at
             if playlist is None:
                 out.append(_trusted_segment(start_at, end_at, "idle", None, None, None, False,
                                             None))
