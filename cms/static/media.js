@@ -24,6 +24,17 @@
     });
   }
 
+  // LED previews are shown at their own size (each board pixel a few screen pixels):
+  // open them on the middle of the picture, where the content is.
+  document.querySelectorAll(".led-link").forEach(function (box) {
+    const image = box.querySelector("img");
+    function centre() {
+      box.scrollLeft = (box.scrollWidth - box.clientWidth) / 2;
+      box.scrollTop = (box.scrollHeight - box.clientHeight) / 2;
+    }
+    if (image.complete) centre(); else image.addEventListener("load", centre);
+  });
+
   const renditions = document.querySelector(".renditions");
   if (!renditions) return;
   const waiting = renditions.querySelector('[data-state="pending"], [data-state="running"]');
