@@ -262,6 +262,103 @@ def media_work(once: bool, workers: int | None) -> None:
         stop.set()
 
 
+@main.group("screen")
+def screen_group() -> None:
+    """Boards (Panoled LED screens)."""
+
+
+def _options(pairs: tuple[str, ...]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r}: write options as KEY=VALUE", param_hint="--option")
+        options[key.strip()] = value
+    return options
+
+
+@screen_group.command("add")
+@click.argument("name")
+@click.option("--width", type=int, required=True, help="Pixels across.")
+@click.option("--height", type=int, required=True, help="Pixels down.")
+@click.option("--adapter", "adapter_kind", required=True, help="Board kind: simulator, webplayer, http-json, novastar-vnnox.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="An option of the board kind (repeatable).")
+@click.option("--code", default="", help="Short code (default PNL-<id>).")
+@click.option("--group", "group_name", default="", help="District or site.")
+@click.option("--address", default="", help="Where the board stands.")
+@click.option("--lat", "latitude", type=float, default=None, help="Latitude in degrees.")
+@click.option("--lon", "longitude", type=float, default=None, help="Longitude in degrees.")
+@click.option("--pitch", "pixel_pitch_mm", type=float, default=10.0, show_default=True, help="Pixel pitch in mm.")
+@click.option("--distance", "viewing_distance_m", type=float, default=50.0, show_default=True, help="Typical viewing distance in m.")
+@click.option("--hours", default="05:30-22:00", show_default=True, help="Operating hours, local time.")
+@click.option("--timezone", default="Asia/Ho_Chi_Minh", show_default=True, help="The board's time zone.")
+@click.option("--json", "as_json", is_flag=True, help="Print the board (and its secret, once) as JSON.")
+@with_appcontext
+@friendly_errors
+def screen_add(name: str, width: int, height: int, adapter_kind: str, options: tuple[str, ...], code: str,
+               group_name: str, address: str, latitude: float | None, longitude: float | None, pixel_pitch_mm: float,
+               viewing_distance_m: float, hours: str, timezone: str, as_json: bool) -> None:
+    """Register a board. Its secret is printed once: give it to the board, it is not shown again."""
+    from cms.extensions import db
+    from cms.services.audit import Actor
+    from cms.services.screens import ScreenInput, create_screen, describe_screen, parse_hours
+
+    opens_at, closes_at = parse_hours(hours)
+    screen, secret = create_screen(ScreenInput(
+        name=name, width=width, height=height, adapter_kind=adapter_kind, adapter_options=_options(options), code=code,
+        address=address, latitude=latitude, longitude=longitude, group_name=group_name, pixel_pitch_mm=pixel_pitch_mm,
+        viewing_distance_m=viewing_distance_m, opens_at=opens_at, closes_at=closes_at, timezone=timezone,
+    ), Actor.command_line())
+    db.session.commit()
+    from cms.services.derivatives import queue_missing
+
+    queue_missing(_settings())  # a board of a new size needs renditions of the media
+    if as_json:
+        click.echo(json.dumps(describe_screen(screen) | {"secret": secret}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"board {screen.id} {screen.code}: {screen.name} ({screen.width}x{screen.height}, {screen.adapter_kind})")
+    click.echo(f"secret (shown once): {secret}")
+
+
+@screen_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+def screen_list(as_json: bool) -> None:
+    """List boards."""
+    from cms.services.screens import describe_screen, list_screens
+
+    screens = [describe_screen(s) for s in list_screens()]
+    if as_json:
+        click.echo(json.dumps({"screens": screens}, ensure_ascii=False, indent=2))
+        return
+    for s in screens:
+        click.echo(f"{s['id']:>4} {s['code']:<10} {s['width']}x{s['height']:<6} {s['operating_hours']} {s['adapter']:<14} {s['name']}")
+
+
+@main.command("timeline")
+@click.argument("screen")
+@click.option("--from", "start", required=True, help="ISO date-time; without an offset, the board's local time.")
+@click.option("--to", "end", required=True, help="ISO date-time (at most 31 days after --from).")
+@click.option("--json", "as_json", is_flag=True, help="Print the segments and plays as JSON.")
+@with_appcontext
+@friendly_errors
+def timeline_command(screen: str, start: str, end: str, as_json: bool) -> None:
+    """What plays when on a board (by id or code), as the scheduler resolves it."""
+    from cms.services.screens import get_screen
+    from cms.services.timelines import describe_timeline, parse_instant, timeline_for
+
+    board = get_screen(screen)
+    timeline = timeline_for(board, parse_instant(start, board.timezone), parse_instant(end, board.timezone))
+    described = describe_timeline(timeline, board.timezone)
+    if as_json:
+        click.echo(json.dumps(described, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{board.code} {board.name}: {described['start']} .. {described['end']}")
+    for segment in described["segments"]:
+        what = f"rule {segment['rule_id']}" if segment["rule_id"] else (segment["playlist_id"] or "")
+        click.echo(f"  {segment['start']} .. {segment['end']}  {segment['kind']:<9} {what}  {len(segment['plays'])} plays")
+
+
 @main.command("run")
 @click.option("--host", default=None, help="Address to listen on (default: [web] host).")
 @click.option("--port", type=int, default=None, help="Port (default: [web] port).")

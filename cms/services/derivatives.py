@@ -133,14 +133,10 @@ def work_until_idle(config: Config, limit: int = 10_000) -> int:
 
 
 def queue_missing(config: Config) -> int:
-    """Give every asset the derivatives of the current board sizes (after a profile was added)."""
-    keys = {p.key for p in profiles(config)}
-    added = 0
-    for asset in db.session.scalars(select(MediaAsset).where(MediaAsset.status != "archived")):
-        have = {d.profile_key for d in asset.derivatives if d.kind == "rendition"}
-        if not keys <= have or asset.derivative("thumbnail") is None:
-            queue_derivatives(asset, config)
-            added += 1
+    """Give every asset the derivatives of the current board sizes it lacks (after a
+    board of a new size was registered or a profile added); the others are left alone."""
+    added = sum(queue_derivatives(asset, config, missing_only=True)
+                for asset in db.session.scalars(select(MediaAsset).where(MediaAsset.status != "archived")))
     db.session.commit()
     return added
 

@@ -66,9 +66,20 @@ BANNER_THUMBNAIL_BOARD = BoardProfile("thumbnail", "thumbnail", 960, 540, 10.0, 
 
 
 def profiles(config: Config) -> list[BoardProfile]:
-    """Board sizes renditions are made for: the configured profiles (boards come later)."""
-    return [BoardProfile(p.key, p.name, p.width, p.height, p.pixel_pitch_mm, p.viewing_distance_m)
+    """Board sizes renditions are made for: the configured profiles, and the size of
+    every registered board (keyed WIDTHxHEIGHT; a configured profile of that key wins)."""
+    from cms.models import Screen
+
+    made = [BoardProfile(p.key, p.name, p.width, p.height, p.pixel_pitch_mm, p.viewing_distance_m)
             for p in config.board_profiles]
+    keys = {p.key for p in made}
+    for screen in db.session.scalars(select(Screen).where(Screen.active.is_(True)).order_by(Screen.id)):
+        key = f"{screen.width}x{screen.height}"
+        if key not in keys:
+            keys.add(key)
+            made.append(BoardProfile(key, screen.name, screen.width, screen.height, screen.pixel_pitch_mm,
+                                     screen.viewing_distance_m))
+    return made
 
 
 def max_upload_bytes(config: Config) -> int:
@@ -168,19 +179,25 @@ def add_banner(spec: BannerSpec, campaign_id: int, actor: Actor, config: Config)
     return Upload(asset, created=True)
 
 
-def queue_derivatives(asset: MediaAsset, config: Config, renditions_only: bool = False) -> None:
-    """Make sure the asset has a thumbnail and a rendition per board size, and (re)queue them."""
+def queue_derivatives(asset: MediaAsset, config: Config, renditions_only: bool = False, missing_only: bool = False) -> int:
+    """Make sure the asset has a thumbnail and a rendition per board size, and (re)queue
+    them; with `missing_only`, only add those it lacks. Returns how many were queued."""
     wanted = [("rendition", p.key, p.width, p.height) for p in profiles(config)]
     if not renditions_only:
         wanted.insert(0, ("thumbnail", "", 0, 0))
+    queued = 0
     for kind, key, width, height in wanted:
         derivative = asset.derivative(kind, key)
         if derivative is None:
-            derivative = MediaDerivative(kind=kind, profile_key=key, width=width, height=height)
+            derivative = MediaDerivative(kind=kind, profile_key=key, width=width, height=height, generation=0)
             asset.derivatives.append(derivative)
+        elif missing_only:
+            continue
+        queued += 1
         derivative.state, derivative.progress, derivative.error, derivative.attempts = "pending", 0.0, "", 0
         derivative.generation = (derivative.generation or 0) + 1
         derivative.notes = {}
+    return queued
 
 
 def set_fit(asset: MediaAsset, mode: str, focal_x: float, focal_y: float, background: str, actor: Actor,

@@ -1,0 +1,150 @@
+"""Boards: registering them, their secrets, and what the resolver needs to know of them."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+
+from cms.errors import Conflict, NotFound, ValidationFailed
+from cms.extensions import db
+from cms.models import Screen
+from cms.models.types import utcnow
+from cms.services.audit import Actor, record
+from cms.services.units import clean_text
+from display_adapters.options import KINDS, SECRET_OPTIONS, AdapterOptionsInvalid, validate_options
+
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class ScreenInput:
+    name: str
+    width: int
+    height: int
+    adapter_kind: str
+    adapter_options: dict[str, str] = field(default_factory=dict)
+    code: str = ""
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    group_name: str = ""
+    pixel_pitch_mm: float = 10.0
+    viewing_distance_m: float = 50.0
+    opens_at: time = time(5, 30)
+    closes_at: time = time(22, 0)
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def new_secret() -> str:
+    return "pnb_" + secrets.token_urlsafe(32)
+
+
+def parse_hours(text: str) -> tuple[time, time]:
+    """'05:30-22:00' (or '18:00-02:00' across midnight, '00:00-24:00' all day)."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*", text)
+    if not match:
+        raise ValidationFailed("Operating hours are written like 05:30-22:00.", code="screen_hours_invalid")
+    h1, m1, h2, m2 = map(int, match.groups())
+    if h2 == 24 and m2 == 0:
+        h2 = 0
+    if not (0 <= h1 < 24 and 0 <= h2 < 24 and m1 < 60 and m2 < 60):
+        raise ValidationFailed("Operating hours are written like 05:30-22:00.", code="screen_hours_invalid")
+    return time(h1, m1), time(h2, m2)
+
+
+def create_screen(data: ScreenInput, actor: Actor) -> tuple[Screen, str]:
+    """A new board and its secret, which is returned once and stored only as a hash."""
+    screen = Screen(adapter_kind=data.adapter_kind, secret_hash="")
+    _apply(screen, data)
+    secret = new_secret()
+    screen.secret_hash, screen.secret_rotated_at = hash_secret(secret), utcnow()
+    db.session.add(screen)
+    db.session.flush()
+    if not screen.code:
+        screen.code = f"PNL-{screen.id:03d}"
+    record(actor, "screen.create", "screen", screen.id, name=screen.name, code=screen.code, adapter=screen.adapter_kind)
+    return screen, secret
+
+
+def rotate_secret(screen: Screen, actor: Actor) -> str:
+    secret = new_secret()
+    screen.secret_hash, screen.secret_rotated_at = hash_secret(secret), utcnow()
+    record(actor, "screen.secret", "screen", screen.id, code=screen.code)
+    return secret
+
+
+def get_screen(ident: int | str) -> Screen:
+    """A board by id or by code."""
+    screen = db.session.get(Screen, int(ident)) if str(ident).isdigit() else None
+    if screen is None:
+        screen = db.session.scalar(select(Screen).where(func.lower(Screen.code) == str(ident).lower()))
+    if screen is None:
+        raise NotFound("No board %(ident)s.", code="screen_not_found", ident=ident)
+    return screen
+
+
+def list_screens() -> list[Screen]:
+    return list(db.session.scalars(select(Screen).order_by(Screen.group_name, Screen.name)))
+
+
+def describe_screen(screen: Screen) -> dict[str, Any]:
+    return {
+        "id": screen.id, "name": screen.name, "code": screen.code, "group": screen.group_name or None,
+        "address": screen.address, "latitude": screen.latitude, "longitude": screen.longitude,
+        "width": screen.width, "height": screen.height, "pixel_pitch_mm": screen.pixel_pitch_mm,
+        "viewing_distance_m": screen.viewing_distance_m,
+        "operating_hours": f"{screen.opens_at:%H:%M}-{screen.closes_at:%H:%M}", "timezone": screen.timezone,
+        "adapter": screen.adapter_kind,
+        "adapter_options": {k: ("••••" if k in SECRET_OPTIONS else v) for k, v in (screen.adapter_options or {}).items()},
+        "active": screen.active,
+    }
+
+
+def _apply(screen: Screen, data: ScreenInput) -> None:
+    name = clean_text(data.name)
+    if not name or len(name) > 200:
+        raise ValidationFailed("A board needs a name of 1 to 200 characters.", code="screen_name_invalid")
+    if not (16 <= data.width <= 7680 and 16 <= data.height <= 4320):
+        raise ValidationFailed("A board is between 16×16 and 7680×4320 pixels.", code="screen_size_invalid")
+    if data.width % 2 or data.height % 2:
+        raise ValidationFailed("Board width and height must be even numbers of pixels (H.264 needs them).",
+                               code="screen_size_invalid")
+    if not (0 < data.pixel_pitch_mm <= 100 and 0 < data.viewing_distance_m <= 2000):
+        raise ValidationFailed("Pixel pitch and viewing distance must be positive.", code="screen_optics_invalid")
+    if (data.latitude is None) != (data.longitude is None) or (
+            data.latitude is not None and not (-90 <= data.latitude <= 90 and -180 <= (data.longitude or 0) <= 180)):
+        raise ValidationFailed("Give both latitude and longitude, in degrees.", code="screen_location_invalid")
+    if data.opens_at == data.closes_at and data.opens_at != time(0, 0):
+        raise ValidationFailed("Opening and closing times are the same.", code="screen_hours_invalid")
+    try:
+        ZoneInfo(data.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed("Unknown time zone %(zone)s.", code="screen_timezone_invalid", zone=data.timezone) from None
+    code = data.code.strip()
+    if code and not CODE_RE.match(code):
+        raise ValidationFailed("A board code is letters, digits, '-', '_' or '.' (at most 40).", code="screen_code_invalid")
+    if code and db.session.scalar(select(Screen.id).where(func.lower(Screen.code) == code.lower(), Screen.id != (screen.id or -1))):
+        raise Conflict("Another board already has the code %(board_code)s.", code="screen_code_taken", board_code=code)
+    try:
+        options = validate_options(data.adapter_kind, data.adapter_options)
+    except AdapterOptionsInvalid as error:
+        raise ValidationFailed(error.message, code=error.code, **error.params) from None
+    screen.name, screen.code, screen.address = name, code, data.address.strip()
+    screen.latitude, screen.longitude, screen.group_name = data.latitude, data.longitude, clean_text(data.group_name)
+    screen.width, screen.height = data.width, data.height
+    screen.pixel_pitch_mm, screen.viewing_distance_m = data.pixel_pitch_mm, data.viewing_distance_m
+    screen.opens_at, screen.closes_at, screen.timezone = data.opens_at, data.closes_at, data.timezone
+    screen.adapter_kind, screen.adapter_options = data.adapter_kind, options
+
+
+ADAPTER_KINDS = tuple(KINDS)
