@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 
+def N_(message: str) -> str:
+    """Marks a description for the translation catalogue; the web layer translates it."""
+    return message
+
+
 class AdapterOptionsInvalid(ValueError):
     """Options a board kind cannot use; the message names the option."""
 
@@ -36,10 +41,10 @@ def _http_url(key: str) -> Callable[[dict[str, str]], None]:
 
 
 KINDS: dict[str, Kind] = {
-    "simulator": Kind("simulator", "Simulated Panoled controller (for demos and tests)", (), ("url", "screen")),
-    "webplayer": Kind("webplayer", "A PC with a kiosk browser driving the LED sending card", (), ()),
-    "http-json": Kind("http-json", "A controller speaking Panoled's signed JSON push protocol", ("url",), (), _http_url("url")),
-    "novastar-vnnox": Kind("novastar-vnnox", "NovaStar VNNOX / NovaCloud player", ("app_key", "app_secret", "player_id"),
+    "simulator": Kind("simulator", N_("Simulated Panoled controller (for demos and tests)"), (), ("url", "screen")),
+    "webplayer": Kind("webplayer", N_("A PC with a kiosk browser driving the LED sending card"), (), ()),
+    "http-json": Kind("http-json", N_("A controller speaking Panoled's signed JSON push protocol"), ("url",), (), _http_url("url")),
+    "novastar-vnnox": Kind("novastar-vnnox", N_("NovaStar VNNOX / NovaCloud player"), ("app_key", "app_secret", "player_id"),
                            ("region", "base_url"), _http_url("base_url")),
 }
 

@@ -7,6 +7,7 @@ from cms.access import public
 from flask import Blueprint
 from cms.models import ASSET_STATUSES, CAMPAIGN_STATUSES
 from cms.services.channels import CHANNELS
+from display_adapters.options import KINDS
 
 ERROR = {"$ref": "#/components/responses/Error"}
 NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
@@ -35,6 +36,7 @@ def _op(summary: str, ok: dict[str, Any], *, status: str = "200", body: dict[str
 
 
 ID = [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+SCREEN_ID = [{"name": "screen_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 MEDIA_ID = [{"name": "asset_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
 CAMPAIGN_INPUT = {
@@ -142,6 +144,28 @@ DOCUMENT: dict[str, Any] = {
             _json(_ref("Media")), params=MEDIA_ID, roles="editor sends for approval and archives; approver approves and rejects",
             body={"application/json": {"schema": {"type": "object", "required": ["to"], "properties": {
                 "to": {"enum": list(ASSET_STATUSES)}, "reason": {"type": "string", "maxLength": 2000}}}}})},
+        "/api/v1/screens": {
+            "get": _op("List boards", _json({"type": "object", "properties": {"screens": {"type": "array", "items": _ref("Screen")}}})),
+            "post": _op("Register a board; the answer holds its secret, shown this once", _json(_ref("Screen"), "Created"),
+                        status="201", roles="operator, admin", body={"application/json": {"schema": {
+                            "type": "object", "required": ["name", "width", "height", "adapter"], "properties": {
+                                "name": {"type": "string", "maxLength": 200}, "code": {"type": "string", "maxLength": 40},
+                                "width": {"type": "integer"}, "height": {"type": "integer"},
+                                "adapter": {"enum": list(KINDS)}, "adapter_options": {"type": "object"},
+                                "group": {"type": "string"}, "address": {"type": "string"},
+                                "latitude": {"type": ["number", "null"]}, "longitude": {"type": ["number", "null"]},
+                                "pixel_pitch_mm": {"type": "number"}, "viewing_distance_m": {"type": "number"},
+                                "operating_hours": {"type": "string", "example": "05:30-22:00"},
+                                "timezone": {"type": "string"}}}}}),
+        },
+        "/api/v1/screens/{screen_id}": {"get": _op("One board", _json(_ref("Screen")), params=SCREEN_ID)},
+        "/api/v1/screens/{screen_id}/secret": {"post": _op(
+            "Make a new secret for the board (the old one stops working)", _json({"type": "object", "properties": {
+                "id": {"type": "integer"}, "secret": {"type": "string"}}}), params=SCREEN_ID, roles="operator, admin")},
+        "/api/v1/screens/{screen_id}/timeline": {"get": _op(
+            "What plays when on the board, resolved", _json({"type": "object"}),
+            params=SCREEN_ID + [{"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date-time"}},
+                                {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date-time"}}])},
         "/api/v1/campaigns/{campaign_id}/history": {"get": _op("Who changed what and when", _json({
             "type": "object", "properties": {"history": {"type": "array", "items": {"type": "object", "properties": {
                 "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
@@ -188,6 +212,14 @@ DOCUMENT: dict[str, Any] = {
                     "width": {"type": "integer"}, "height": {"type": "integer"},
                     "state": {"enum": ["pending", "running", "done", "failed"]}, "progress": {"type": "number"},
                     "error": {"type": ["string", "null"]}, "notes": {"type": "object"}}}}}},
+            "Screen": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "name": {"type": "string"}, "code": {"type": "string"},
+                "group": {"type": ["string", "null"]}, "address": {"type": "string"},
+                "latitude": {"type": ["number", "null"]}, "longitude": {"type": ["number", "null"]},
+                "width": {"type": "integer"}, "height": {"type": "integer"}, "pixel_pitch_mm": {"type": "number"},
+                "viewing_distance_m": {"type": "number"}, "operating_hours": {"type": "string"}, "timezone": {"type": "string"},
+                "adapter": {"type": "string"}, "adapter_options": {"type": "object"}, "active": {"type": "boolean"},
+                "secret": {"type": "string", "description": "only when made or rotated"}}},
             "ImportSummary": {"type": "object", "properties": {
                 "dry_run": {"type": "boolean"}, "plan_id": {"type": "integer"}, "plan_number": {"type": "string"},
                 "plan_exists": {"type": "boolean"}, "created": {"type": "integer"}, "updated": {"type": "integer"},

@@ -109,3 +109,32 @@ def test_a_board_of_a_new_size_gets_renditions_of_the_media(runner, app: Flask, 
         renditions = {d.profile_key: d for d in get_asset(asset_id).derivatives if d.kind == "rendition"}
         assert "1280x640" in renditions and renditions["1280x640"].state == "pending"
         assert (renditions["1280x640"].width, renditions["1280x640"].height) == (1280, 640)
+
+
+def test_operators_register_boards_through_the_api_and_others_may_not(client, accounts) -> None:  # type: ignore[no-untyped-def]
+    body = {"name": "Bảng Panoled Bãi Trước", "width": 1920, "height": 1080, "adapter": "simulator", "group": "Vũng Tàu"}
+    assert client.post("/api/v1/screens", headers=accounts.token("editor"), json=body).status_code == 403
+    created = client.post("/api/v1/screens", headers=accounts.token("operator"), json=body)
+    assert created.status_code == 201 and created.get_json()["secret"].startswith("pnb_")
+    screen_id = created.get_json()["id"]
+    auditor = accounts.token("auditor")
+    assert "secret" not in client.get(f"/api/v1/screens/{screen_id}", headers=auditor).get_json()
+    timeline = client.get(f"/api/v1/screens/{screen_id}/timeline?from=2024-06-05T00:00:00&to=2024-06-06T00:00:00", headers=auditor)
+    assert timeline.status_code == 200 and timeline.get_json()["segments"][0]["start"] == "2024-06-05T05:30:00+07:00"
+    assert client.post(f"/api/v1/screens/{screen_id}/secret", headers=auditor).status_code == 403
+
+
+def test_the_board_pages_show_the_secret_once(client, accounts) -> None:  # type: ignore[no-untyped-def]
+    from conftest import csrf_token
+
+    accounts.login("operator")
+    page = client.get("/screens/new")
+    created = client.post("/screens/new", data={
+        "csrf_token": csrf_token(page), "name": "Bảng Panoled chợ Bến Đình", "width": "768", "height": "384",
+        "pixel_pitch_mm": "10", "viewing_distance_m": "50", "hours": "05:30-22:00", "timezone": "Asia/Ho_Chi_Minh",
+        "adapter_kind": "simulator", "adapter_options": ""})
+    body = created.get_data(as_text=True)
+    assert created.status_code == 200 and 'class="secret"' in body and "pnb_" in body
+    again = client.get("/screens/1").get_data(as_text=True)
+    assert "pnb_" not in again and "Bảng Panoled chợ Bến Đình" in again
+    assert client.get("/screens/").status_code == 200

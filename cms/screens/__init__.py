@@ -1,0 +1,1 @@
+"""Boards (screens): registering them, their secrets, and what they will play."""

@@ -1,0 +1,75 @@
+"""Board endpoints of the REST API."""
+from __future__ import annotations
+
+from typing import Any
+
+from cms.access import roles_required, signed_in
+from cms.api import actor, api_blueprint, json_body, text_field
+from cms.errors import ValidationFailed
+from cms.extensions import db
+from cms.services.screens import ScreenInput, create_screen, describe_screen, get_screen, list_screens, parse_hours, rotate_secret
+from cms.services.timelines import describe_timeline, parse_instant, timeline_for
+
+bp = api_blueprint("screens_api", __name__)
+
+
+def _number(body: dict[str, Any], key: str, default: float | None = None, whole: bool = False) -> Any:
+    value = body.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not isinstance(value, int)):
+        raise ValidationFailed("%(key)s must be a number.", code="field_invalid", key=key)
+    return value
+
+
+@bp.get("/screens")
+@signed_in
+def screen_list() -> dict[str, Any]:
+    return {"screens": [describe_screen(s) for s in list_screens()]}
+
+
+@bp.get("/screens/<int:screen_id>")
+@signed_in
+def screen_get(screen_id: int) -> dict[str, Any]:
+    return describe_screen(get_screen(screen_id))
+
+
+@bp.post("/screens")
+@roles_required("operator")
+def screen_create() -> tuple[dict[str, Any], int]:
+    body = json_body()
+    options = body.get("adapter_options") or {}
+    if not isinstance(options, dict):
+        raise ValidationFailed("adapter_options must be an object.", code="field_invalid", key="adapter_options")
+    opens_at, closes_at = parse_hours(text_field(body, "operating_hours", "05:30-22:00", 20))
+    screen, secret = create_screen(ScreenInput(
+        name=text_field(body, "name", max_length=200), width=_number(body, "width", 0, True),
+        height=_number(body, "height", 0, True), adapter_kind=text_field(body, "adapter", max_length=40),
+        adapter_options={str(k): str(v) for k, v in options.items()}, code=text_field(body, "code", max_length=40),
+        address=text_field(body, "address", max_length=500), latitude=_number(body, "latitude"),
+        longitude=_number(body, "longitude"), group_name=text_field(body, "group", max_length=200),
+        pixel_pitch_mm=_number(body, "pixel_pitch_mm", 10.0), viewing_distance_m=_number(body, "viewing_distance_m", 50.0),
+        opens_at=opens_at, closes_at=closes_at, timezone=text_field(body, "timezone", "Asia/Ho_Chi_Minh", 64),
+    ), actor())
+    db.session.commit()
+    return describe_screen(screen) | {"secret": secret}, 201
+
+
+@bp.post("/screens/<int:screen_id>/secret")
+@roles_required("operator")
+def screen_rotate_secret(screen_id: int) -> dict[str, Any]:
+    screen = get_screen(screen_id)
+    secret = rotate_secret(screen, actor())
+    db.session.commit()
+    return {"id": screen.id, "secret": secret}
+
+
+@bp.get("/screens/<int:screen_id>/timeline")
+@signed_in
+def screen_timeline(screen_id: int) -> dict[str, Any]:
+    from flask import request
+
+    screen = get_screen(screen_id)
+    start = parse_instant(request.args.get("from", ""), screen.timezone)
+    end = parse_instant(request.args.get("to", ""), screen.timezone)
+    return describe_timeline(timeline_for(screen, start, end), screen.timezone)
