@@ -134,7 +134,11 @@ def work_until_idle(config: Config, limit: int = 10_000) -> int:
 
 def queue_missing(config: Config) -> int:
     """Give every asset the derivatives of the current board sizes it lacks (after a
-    board of a new size was registered or a profile added); the others are left alone."""
+    board of a new size was registered or a profile added); the others are left alone.
+    Also clears uploads abandoned for a day (a crash or a dropped connection)."""
+    import time
+
+    storage(config).purge_incoming(older_than=time.time() - 24 * 3600)
     added = sum(queue_derivatives(asset, config, missing_only=True)
                 for asset in db.session.scalars(select(MediaAsset).where(MediaAsset.status != "archived")))
     db.session.commit()
