@@ -56,6 +56,14 @@ MEDIA_ACTIONS = {
     "draft": _l("Back to draft"),
 }
 
+SEGMENT_LABELS = {
+    "interrupt": _l("Emergency message"),
+    "scheduled": _l("Scheduled"),
+    "fill": _l("Filling time"),
+    "fallback": _l("The board's own playlist"),
+    "idle": _l("Nothing scheduled"),
+}
+
 ACTION_LABELS = {
     "media.upload": _l("Uploaded"),
     "media.banner": _l("Banner created"),
@@ -114,3 +122,7 @@ def media_action_label(code: str) -> str:
 
 def action_label(code: str) -> str:
     return str(ACTION_LABELS.get(code, code))
+
+
+def segment_label(code: str) -> str:
+    return str(SEGMENT_LABELS.get(code, code))

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from cms.access import is_api_request, user_has_role
 from cms.errors import PanoledError
 from cms.labels import (
-    action_label, channel_label, field_label, media_action_label, media_kind_label, media_status_label, role_label, status_label,
+    action_label, channel_label, segment_label, field_label, media_action_label, media_kind_label, media_status_label, role_label, status_label,
 )
 
 T = TypeVar("T")
@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
         has_role=user_has_role, org=lambda: app.config["PANOLED"].organisation,
         status_label=status_label, channel_label=channel_label, role_label=role_label,
         media_status_label=media_status_label, media_kind_label=media_kind_label, media_action_label=media_action_label,
+        segment_label=segment_label,
     )
     app.jinja_env.filters.update(local_date=_local_date, local_datetime=_local_datetime, decimal=format_decimal,
                                  field_label=field_label, field_value=_field_value, action_label=action_label)
