@@ -23,9 +23,12 @@ Interrupts pre-empt everything, at once, whenever active inside operating
 hours; among several the highest priority wins, then the lowest rule id. They
 loop their playlist and are cut wherever they stop.
 
-Below interrupts, rules are ranked by priority (higher first), then rule id
-(lower first), and the board plays, at each moment, the best-ranked rule that
-wants to play:
+Below interrupts come the quota rules (plays per hour, share of voice), then
+the fill rules ("fill whatever time is left"), then the board's fallback, then
+idle. Within each tier rules are ranked by priority (higher first), then rule
+id (lower first). Whenever the screen is free the board plays the best-ranked
+quota rule that wants to play; if none does, the best-ranked active fill rule;
+else the fallback; else it is idle.
 
 - plays per hour (n): in every local clock hour fully inside an active part,
   slot k falls due at hour_start + k·3600/n. In a partial hour (the active part
@@ -33,39 +36,41 @@ wants to play:
   those slots are spread evenly from the start of the span: a 05:30–06:00 part
   with n = 4 gets slots at 05:30 and 05:45; a 05:50–06:00 part with n = 1 gets
   none. A due slot wants one full pass (from item 0). A slot that has not
-  started when the rule's next slot falls due is dropped (missed); so after an
+  started when the rule's next slot falls due is dropped (missed), so after an
   interrupt or a busy spell at most one pass per rule is made up.
 - share of voice (s): each clock hour's span L of an active part owes
-  s·L seconds, split into turns spread evenly like the slots above: one turn
-  per pass length owed, rounded up, but at most 12 an hour (one every five
-  minutes, so a short playlist plays several passes in a turn). When a turn falls due its share is credited to the rule; the rule
-  wants to play while its airtime for that hour is below the credit, and then
-  plays whole items, continuing its playlist where it left off, until it catches
-  up. Credit that is not used within its hour lapses.
-- fill (neither): wants to play throughout its active parts; it loops its
-  playlist, continuing where it left off. A higher-ranked fill rule therefore
-  takes all of a lower one's time, and a fill rule ranked above a quota rule
-  starves it (both show up in `Timeline.starved`).
-- fallback (the board's playlist) when no rule wants to play, else idle.
+  s·L seconds, in turns spread evenly like the slots above: one turn per pass
+  length owed, rounded up, but at most 6 an hour (one every ten minutes; a
+  short playlist or a large share plays several passes in a turn). When a
+  turn falls due its share is credited to the rule, which then wants to play
+  until its airtime in that hour reaches the credit, playing whole items and
+  continuing its playlist where it left off. Credit not used within its hour
+  lapses. A rule with s = 1 and a high priority therefore takes the screen over.
+- fill (neither): plays throughout its active parts whenever no quota rule
+  wants the screen, looping its playlist and continuing where it left off; a
+  better-ranked fill rule takes all of a worse one's time.
 
 Items are never cut short mid-play, except at a hard boundary: the end of
 operating hours, the end of the requested window, the start of an interrupt, or
 the end of the playing rule's active part (its window, date range or weekday
 ending). A play crossing a hard boundary is cut there and marked
-`truncated=True`; the playlist then goes on with the next item next time. Any
-other change (a higher-ranked slot falling due, a higher fill rule's window
-starting) waits for the item on screen (for a pass: the whole pass) to finish.
+`truncated=True`; the playlist then goes on with the next item next time (a
+boundary that falls between two items cuts nothing). Any other change waits:
+a fill or fallback item on screen finishes before a quota slot starts, a
+share-of-voice turn gives way to a better-ranked slot only between items, and
+a plays-per-hour pass, once started, finishes whole.
 
 Interrupt time neither owes nor earns: slots that fall due during an interrupt
 are not counted as asked (one of them may still play right after it), and a
 share-of-voice turn falling due inside an interrupt earns no credit.
 
-Conflicts (`Timeline.starved`), per rule, inside the window, operating hours
-and outside interrupts: a plays-per-hour rule whose slots were not all played
-(asked = slots × pass length); a share-of-voice rule that got less than its
+Conflicts (`Timeline.starved`), per rule, inside the window and operating
+hours and outside interrupts: a plays-per-hour rule whose slots were not all
+played (asked = slots × pass length, with the slot counts); a share-of-voice
+rule that was kept waiting by a better-ranked quota rule and got less than its
 credit by more than its longest item (the granularity of a turn); a fill rule
-that lost time to a higher-ranked fill rule while active (asked = got + lost);
-an interrupt that lost time to a higher interrupt.
+that lost time to a better-ranked fill rule while active (asked = got + lost);
+an interrupt that lost time to a better one.
 
 Determinism: rules and boards are ordered by their ids, never by input order or
 set iteration; equal inputs give equal timelines. Boards with the same time
@@ -75,7 +80,7 @@ resolution (they would get identical timelines anyway).
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -90,7 +95,7 @@ from scheduler.model import (
     Segment,
     Starvation,
     Timeline,
-    _trusted_segment,
+    _SEGMENT_SETTERS,
 )
 
 __all__ = ["resolve"]
@@ -101,7 +106,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 _NEVER = 1 << 62
 _MIDNIGHT = time(0)
-_MAX_TURNS_PER_HOUR = 12  # share-of-voice turns come at most every 5 minutes
+_MAX_TURNS_PER_HOUR = 6  # share-of-voice turns come at most every 10 minutes
 
 Interval = tuple[int, int]  # [start, end) in microseconds since the epoch, UTC
 
@@ -121,11 +126,19 @@ def resolve(
         raise ValueError("start and end must be aware datetimes (with a time zone)")
     if end <= start:
         raise ValueError(f"end {end.isoformat()} must be after start {start.isoformat()}")
-    board_list = sorted(boards, key=lambda b: b.board_id)
+    board_list = list(boards)
+    rule_list = list(rules)
+    for board in board_list:
+        if not isinstance(board, Board):
+            raise ValueError(f"boards must be Board, got {board!r}")
+    for rule in rule_list:
+        if not isinstance(rule, Rule):
+            raise ValueError(f"rules must be Rule, got {rule!r}")
+    board_list.sort(key=lambda b: b.board_id)
     for before, after in zip(board_list, board_list[1:]):
         if before.board_id == after.board_id:
             raise ValueError(f"board {after.board_id} is given twice")
-    ranked = sorted(rules, key=lambda r: (-r.priority, r.rule_id))
+    ranked = sorted(rule_list, key=lambda r: (-r.priority, r.rule_id))
     seen: set[int] = set()
     for rule in ranked:
         if rule.rule_id in seen:
@@ -158,6 +171,16 @@ def _to_us(moment: datetime) -> int:
     return (moment - _EPOCH) // _ONE_US
 
 
+def _instant(us: int, _from_timestamp=datetime.fromtimestamp) -> datetime:
+    """The UTC datetime `us` microseconds after the epoch.
+
+    Through a float: exact, since a float holds these instants to well under half a
+    microsecond (until about the year 2240) and `fromtimestamp` rounds to the nearest
+    microsecond; and twice as fast as adding a timedelta, once per segment.
+    """
+    return _from_timestamp(us / _US, UTC)
+
+
 class _Playlist:
     """A playlist as offsets: prefix[i] = microseconds from the pass start to item i."""
 
@@ -178,25 +201,30 @@ class _Playlist:
     def run(self, cursor: int, at: int, soft: int, hard: int) -> tuple[int, int, bool]:
         """Play whole items from `cursor` starting `at` until one ends at or after `soft`.
 
-        A play crossing `hard` is cut there. Returns (end, next cursor, truncated).
+        A play crossing `hard` is cut there; one that would start at `hard` does not
+        start. Returns (end, next cursor, truncated).
         """
         prefix, length = self.prefix, self.length
         target = prefix[cursor] + max(min(soft, hard) - at, 1)
         cycles, rest = divmod(target, length)
         index = bisect_left(prefix, rest)
         stop = at + cycles * length + prefix[index] - prefix[cursor]
-        following = index % self.count
-        if stop > hard:
-            return hard, following, True
-        return stop, following, False
+        if stop <= hard:
+            return stop, index % self.count, False
+        rest = (prefix[cursor] + hard - at) % length
+        index = bisect_right(prefix, rest) - 1  # the item on screen at `hard`
+        if prefix[index] == rest:  # `hard` falls between two items: nothing is cut
+            return hard, index, False
+        return hard, (index + 1) % self.count, True
 
 
 class _RuleInfo:
-    __slots__ = ("rule", "rank", "rule_id", "mode", "playlist")
+    """A rule as the sweep needs it; its rank is its index in `_Resolution.rules`."""
 
-    def __init__(self, rule: Rule, rank: int, playlist: _Playlist) -> None:
+    __slots__ = ("rule", "rule_id", "mode", "playlist")
+
+    def __init__(self, rule: Rule, playlist: _Playlist) -> None:
         self.rule = rule
-        self.rank = rank
         self.rule_id = rule.rule_id
         self.mode = rule.mode
         self.playlist = playlist
@@ -214,13 +242,15 @@ class _Resolution:
         self.end = end
         playlists: dict[int, _Playlist] = {}
         self.rules: list[_RuleInfo] = []
+        self.rule_ids: list[int] = []
         self.by_board: dict[int, list[int]] = {}
         self.by_group: dict[str, list[int]] = {}
         for rank, rule in enumerate(ranked):
             compiled = playlists.get(id(rule.playlist))
             if compiled is None:
                 compiled = playlists[id(rule.playlist)] = _Playlist(rule.playlist)
-            self.rules.append(_RuleInfo(rule, rank, compiled))
+            self.rules.append(_RuleInfo(rule, compiled))
+            self.rule_ids.append(rule.rule_id)
             for board_id in rule.board_ids:
                 self.by_board.setdefault(board_id, []).append(rank)
             for group in rule.groups:
@@ -234,17 +264,10 @@ class _Resolution:
         self._active: dict[tuple[int, str, DailyWindow | None], list[Interval]] = {}
         self._slots: dict[tuple[int, str, DailyWindow | None], list[tuple]] = {}
         self._shared: dict[tuple, tuple[tuple[Segment, ...], tuple[Starvation, ...]]] = {}
-        self.instants: dict[int, datetime] = {}
-        self.start_dt = self.instant(start)
-        self.end_dt = self.instant(end)
+        self.start_dt = _instant(start)
+        self.end_dt = _instant(end)
 
     # -- time ----------------------------------------------------------------
-
-    def instant(self, us: int) -> datetime:
-        moment = self.instants.get(us)
-        if moment is None:
-            moment = self.instants[us] = _EPOCH + timedelta(microseconds=us)
-        return moment
 
     def zone(self, name: str) -> ZoneInfo:
         zone = self._zones.get(name)
@@ -271,8 +294,9 @@ class _Resolution:
         return span
 
     def hour_phase(self, tz: str, us: int) -> int:
-        """Microseconds between the UTC hour grid and the local clock-hour grid at `us`."""
-        offset = self.instant(us).astimezone(self.zone(tz)).utcoffset()
+        """The zone's UTC offset at `us`, modulo an hour: local clock hours start at
+        instants t with (t + phase) % hour == 0 (0 for whole-hour zones)."""
+        offset = _instant(us).astimezone(self.zone(tz)).utcoffset()
         return (offset // _ONE_US) % _HOUR if offset is not None else 0
 
     def daily(self, tz: str, window: DailyWindow | None, days: Iterable[date]) -> list[Interval]:
@@ -326,25 +350,28 @@ class _Resolution:
         return found
 
     def slots(self, rank: int, tz: str, hours: DailyWindow | None) -> list[tuple]:
-        """Due slots of a quota rule inside [start, end): (due, rank, expires, credit, hour)."""
+        """Due slots of a quota rule inside [start, end):
+        (due, rank, expires, credit or 0 for a pass, hour, the rule's next due)."""
         key = (rank, tz, hours)
         found = self._slots.get(key)
         if found is not None:
             return found
         info = self.rules[rank]
-        rule = info.rule
         found = []
         for begin, finish in self.active(rank, tz, hours):
             if finish <= self.start or begin >= self.end:
                 continue
-            phase = self.hour_phase(tz, begin)
-            hour = begin - (begin - phase) % _HOUR
+            first = max(begin, self.start)
+            hour = first - (first + self.hour_phase(tz, begin)) % _HOUR
             while hour < finish and hour < self.end:
                 low, high = max(begin, hour), min(finish, hour + _HOUR)
                 if high > self.start:
                     found.extend(_hour_slots(info, rank, low, high, hour, finish))
                 hour += _HOUR
         found = [slot for slot in found if self.start <= slot[0] < self.end]
+        # Each slot also carries when the rule's next slot falls due.
+        following = [slot[0] for slot in found[1:]] + [_NEVER]
+        found = [(*slot, after) for slot, after in zip(found, following)]
         self._slots[key] = found
         return found
 
@@ -413,12 +440,13 @@ class _BoardRun:
             else:
                 self.quotas.append(rank)
         self.pieces: list[_Piece] = []
-        self.cursor: dict[int, int] = {}
-        self.asked: dict[int, int] = {}
-        self.got: dict[int, int] = {}
-        self.asked_plays: dict[int, int] = {}
-        self.got_plays: dict[int, int] = {}
-        self.lost: dict[int, int] = {}
+        self.ranks = ranks
+        self.cursor = dict.fromkeys(ranks, 0)  # next item of each rule's loop
+        self.asked = dict.fromkeys(ranks, 0)  # microseconds owed (sov, interrupts)
+        self.got = dict.fromkeys(ranks, 0)  # microseconds played
+        self.asked_plays = dict.fromkeys(ranks, 0)  # plays-per-hour slots owed
+        self.got_plays = dict.fromkeys(ranks, 0)  # of those, slots played
+        self.lost = dict.fromkeys(ranks, 0)  # microseconds taken by a better rule
 
     def resolve(self) -> tuple[tuple[Segment, ...], tuple[Starvation, ...]]:
         free = self.place_interrupts()
@@ -437,22 +465,22 @@ class _BoardRun:
             for begin, finish in _intersect(res.active(rank, tz, hours), self.lit):
                 events.append((begin, 1, rank))
                 events.append((finish, -1, rank))
-                self.asked[rank] = self.asked.get(rank, 0) + finish - begin
+                self.asked[rank] += finish - begin
         winners: list[tuple[int, int, int]] = []
         for begin, finish, active in _sweep(events):
             top = active[0]
             for other in active[1:]:
-                self.lost[other] = self.lost.get(other, 0) + finish - begin
+                self.lost[other] += finish - begin
             if winners and winners[-1][2] == top and winners[-1][1] == begin:
                 winners[-1] = (winners[-1][0], finish, top)
             else:
                 winners.append((begin, finish, top))
         for begin, finish, rank in winners:
             playlist = self.res.rules[rank].playlist
-            cursor = self.cursor.get(rank, 0)
+            cursor = self.cursor[rank]
             stop, self.cursor[rank], cut = playlist.run(cursor, begin, finish, finish)
             self.pieces.append((begin, stop, "interrupt", rank, playlist, cursor, cut))
-            self.got[rank] = self.got.get(rank, 0) + stop - begin
+            self.got[rank] += stop - begin
         return _subtract(self.lit, [(b, f) for b, f, _ in winners])
 
     # -- everything below interrupts -------------------------------------------
@@ -467,39 +495,44 @@ class _BoardRun:
         """
         res, tz, hours = self.res, self.board.time_zone, self.board.operating_hours
         rules = res.rules
-        slots = sorted(slot for rank in self.quotas for slot in res.slots(rank, tz, hours))
+        quotas = self.quotas  # best rank first
+        per_rule = [res.slots(rank, tz, hours) for rank in quotas]
+        slots = per_rule[0] if len(per_rule) == 1 else sorted(
+            slot for found in per_rule for slot in found
+        )
+        n_slots, next_slot = len(slots), 0
+        heads = {rank: found[0][0] if found else _NEVER for rank, found in zip(quotas, per_rule)}
         fills = self.fill_layer()
         fallback = res.fallback(self.board.fallback) if self.board.fallback else None
         pieces = self.pieces
         cursor = self.cursor
-        asked, got = self.asked, self.got
+        asked, got, lost = self.asked, self.got, self.lost
         asked_plays, got_plays = self.asked_plays, self.got_plays
         # pending[rank] = (expires, counted): a plays-per-hour slot that fell due, or a
         # share-of-voice rule behind its credit; sov[rank] = [hour, credit, given]
         pending: dict[int, tuple[int, bool]] = {}
         sov: dict[int, list[int]] = {}
-        n_slots, next_slot = len(slots), 0
         n_fills, next_fill = len(fills), 0
         fallback_cursor = 0
 
         def admit(upto: int, counted_from: int) -> int:
-            """Take in the slots due by `upto`; those before `counted_from` are not owed."""
+            """Take in the slots due by `upto` (those before `counted_from` are not owed)."""
             index = next_slot
             while index < n_slots and slots[index][0] <= upto:
-                due, rank, expires, credit, hour = slots[index]
+                due, rank, expires, credit, hour, heads[rank] = slots[index]
                 index += 1
                 counted = due >= counted_from
                 if credit == 0:
                     pending[rank] = (expires, counted)
                     if counted:
-                        asked_plays[rank] = asked_plays.get(rank, 0) + 1
+                        asked_plays[rank] += 1
                     continue
                 state = sov.get(rank)
                 if state is None or state[0] != hour:
                     state = sov[rank] = [hour, 0, 0]
                 if counted:
                     state[1] += credit
-                    asked[rank] = asked.get(rank, 0) + credit
+                    asked[rank] += credit
                 if state[2] < state[1]:
                     pending[rank] = (expires, counted)
             return index
@@ -507,69 +540,68 @@ class _BoardRun:
         for low, high in free:
             at = low
             next_slot = admit(at, low)
+            soonest = slots[next_slot][0] if next_slot < n_slots else _NEVER
             while at < high:
                 best = _NEVER
                 if pending:
-                    expired = None
+                    expired = []
                     for rank, (expires, _) in pending.items():
                         if expires <= at:
-                            expired = [*(expired or ()), rank]
+                            expired.append(rank)  # its window ended before it could play
                         elif rank < best:
                             best = rank
-                    if expired:
-                        for rank in expired:
-                            del pending[rank]
-                while next_fill < n_fills and fills[next_fill][1] <= at:
-                    next_fill += 1
-                if next_fill < n_fills and fills[next_fill][0] <= at:
-                    layer = fills[next_fill]
-                    top = layer[2][0]
-                else:
-                    layer = None
-                    top = _NEVER
-                if best < top:
+                    for rank in expired:
+                        del pending[rank]
+                if best != _NEVER:
                     info = rules[best]
                     expires, counted = pending.pop(best)
                     hard = high if high < expires else expires
                     playlist = info.playlist
                     if info.mode == "plays_per_hour":
-                        stop, _, cut = playlist.run(0, at, at + playlist.length, hard)
+                        stop = at + playlist.length
+                        cut = False
+                        if stop > hard:
+                            stop, _, cut = playlist.run(0, at, stop, hard)
                         pieces.append((at, stop, "scheduled", best, playlist, 0, cut))
                         if counted:
-                            got_plays[best] = got_plays.get(best, 0) + 1
+                            got_plays[best] += 1
                     else:
+                        # A turn gives way, between items, to a better-ranked slot.
                         state = sov[best]
-                        first = cursor.get(best, 0)
-                        stop, cursor[best], cut = playlist.run(
-                            first, at, at + state[1] - state[2], hard
-                        )
+                        soft = at + state[1] - state[2]
+                        for rank in quotas:  # the next slot of a better-ranked rule
+                            if rank >= best:
+                                break
+                            if heads[rank] < soft:
+                                soft = heads[rank]
+                        first = cursor[best]
+                        stop, cursor[best], cut = playlist.run(first, at, soft, hard)
                         state[2] += stop - at
                         pieces.append((at, stop, "scheduled", best, playlist, first, cut))
-                    got[best] = got.get(best, 0) + stop - at
+                        if state[2] < state[1] and stop < expires:
+                            pending[best] = (expires, counted)  # not caught up yet
+                    got[best] += stop - at
+                    for other in pending:  # worse-ranked rules kept waiting
+                        if other != best:
+                            lost[other] += stop - at
                 else:
-                    soft = high
-                    index = next_slot
-                    while index < n_slots:
-                        slot = slots[index]
-                        if slot[1] < top:
-                            if slot[0] < soft:
-                                soft = slot[0]
-                            break
-                        index += 1
-                    if layer is not None:
-                        begin, finish, ranks, own_end = layer
-                        if finish < soft:
-                            soft = finish
+                    while next_fill < n_fills and fills[next_fill][1] <= at:
+                        next_fill += 1
+                    if next_fill < n_fills and fills[next_fill][0] <= at:
+                        begin, finish, ranks, own_end = fills[next_fill]
+                        top = ranks[0]
+                        soft = min(high, finish, soonest)
                         playlist = rules[top].playlist
-                        first = cursor.get(top, 0)
+                        first = cursor[top]
                         stop, cursor[top], cut = playlist.run(
                             first, at, soft, high if high < own_end else own_end
                         )
                         _append(pieces, (at, stop, "fill", top, playlist, first, cut))
-                        got[top] = got.get(top, 0) + stop - at
+                        got[top] += stop - at
                         if len(ranks) > 1 or stop > finish:
                             self.count_lost(fills, next_fill, at, stop, top)
                     else:
+                        soft = high if high < soonest else soonest
                         if next_fill < n_fills and fills[next_fill][0] < soft:
                             soft = fills[next_fill][0]
                         if fallback is not None:
@@ -581,8 +613,9 @@ class _BoardRun:
                             stop = soft
                             _append(pieces, (at, stop, "idle", -1, None, 0, False))
                 at = stop
-                if next_slot < n_slots and slots[next_slot][0] <= at:
+                if soonest <= at:
                     next_slot = admit(at, low)
+                    soonest = slots[next_slot][0] if next_slot < n_slots else _NEVER
             next_slot = admit(high - 1, low)
 
     def fill_layer(self) -> list[tuple[int, int, tuple[int, ...], int]]:
@@ -614,55 +647,62 @@ class _BoardRun:
             if overlap > 0:
                 for other in ranks:
                     if other > top:
-                        self.lost[other] = self.lost.get(other, 0) + overlap
+                        self.lost[other] += overlap
             index += 1
 
     # -- output ------------------------------------------------------------------
 
     def segments(self) -> tuple[Segment, ...]:
-        rules, instants, instant = self.res.rules, self.res.instants, self.res.instant
+        rule_ids = self.res.rule_ids
+        instant = _instant
         pieces = sorted(self.pieces, key=_first) if self.interrupts else self.pieces
         out = []
+        append = out.append
+        new = object.__new__
+        s0, s1, s2, s3, s4, s5, s6, s7 = _SEGMENT_SETTERS
         previous_end, previous_at = -_NEVER, _EPOCH
+        # Segments skip their checked constructor (see model._SEGMENT_SETTERS).
         for begin, end, kind, rank, playlist, first, cut in pieces:
-            start_at = previous_at if begin == previous_end else (
-                instants.get(begin) or instant(begin))
-            end_at = instants.get(end) or instant(end)
-            previous_end, previous_at = end, end_at
+            start_at = previous_at if begin == previous_end else instant(begin)
+            end_at = previous_at = instant(end)
+            previous_end = end
+            segment = new(Segment)
+            s0(segment, start_at)
+            s1(segment, end_at)
+            s2(segment, kind)
             if playlist is None:
-                out.append(_trusted_segment(start_at, end_at, "idle", None, None, None, False,
-                                            None))
+                s3(segment, None)
+                s4(segment, None)
+                s5(segment, None)
+                s7(segment, None)
             else:
-                out.append(_trusted_segment(
-                    start_at, end_at, kind, rules[rank].rule_id if rank >= 0 else None,
-                    playlist.playlist_id, first, cut, playlist.playlist,
-                ))
+                s3(segment, rule_ids[rank] if rank >= 0 else None)
+                s4(segment, playlist.playlist_id)
+                s5(segment, first)
+                s7(segment, playlist.playlist)
+            s6(segment, cut)
+            append(segment)
         return tuple(out)
 
     def starvation(self) -> tuple[Starvation, ...]:
         rules = self.res.rules
         out: list[Starvation] = []
-        for rank in sorted(set(self.asked) | set(self.asked_plays) | set(self.lost)):
+        for rank in self.ranks:
             info = rules[rank]
-            got = self.got.get(rank, 0)
+            got = self.got[rank]
             if info.mode == "plays_per_hour":
-                asked_plays = self.asked_plays.get(rank, 0)
-                got_plays = self.got_plays.get(rank, 0)
+                asked_plays, got_plays = self.asked_plays[rank], self.got_plays[rank]
                 if got_plays < asked_plays:
                     asked = asked_plays * info.playlist.length
                     out.append(_starved(info, asked, got, asked_plays, got_plays))
             elif info.mode == "share_of_voice":
-                asked = self.asked.get(rank, 0)
-                if got + info.playlist.longest < asked:
-                    out.append(_starved(info, asked, got))
+                if self.lost[rank] and got + info.playlist.longest < self.asked[rank]:
+                    out.append(_starved(info, self.asked[rank], got))
             elif info.mode == "fill":
-                lost = self.lost.get(rank, 0)
-                if lost > 0:
-                    out.append(_starved(info, got + lost, got))
-            else:
-                asked = self.asked.get(rank, 0)
-                if got < asked:
-                    out.append(_starved(info, asked, got))
+                if self.lost[rank] > 0:
+                    out.append(_starved(info, got + self.lost[rank], got))
+            elif got < self.asked[rank]:
+                out.append(_starved(info, self.asked[rank], got))
         return tuple(sorted(out, key=lambda s: s.rule_id))
 
 
