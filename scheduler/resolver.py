@@ -654,7 +654,7 @@ class _BoardRun:
 
     def segments(self) -> tuple[Segment, ...]:
         rule_ids = self.res.rule_ids
-        instant = _instant
+        instant, from_timestamp = _instant, datetime.fromtimestamp
         pieces = sorted(self.pieces, key=_first) if self.interrupts else self.pieces
         out = []
         append = out.append
@@ -664,7 +664,7 @@ class _BoardRun:
         # Segments skip their checked constructor (see model._SEGMENT_SETTERS).
         for begin, end, kind, rank, playlist, first, cut in pieces:
             start_at = previous_at if begin == previous_end else instant(begin)
-            end_at = previous_at = instant(end)
+            end_at = previous_at = from_timestamp(end / _US, UTC)  # as _instant does
             previous_end = end
             segment = new(Segment)
             s0(segment, start_at)
