@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
@@ -26,7 +27,7 @@ from cms.services.audit import Actor, record
 from media.errors import MediaRejected
 from media.images import parse_colour
 from media.storage import SUFFIX_FOR_FORMAT, LocalStorage
-from media.types import FIT_MODES, BannerSpec, BoardProfile, Fit, Limits
+from media.types import FIT_MODES, BannerSpec, BoardProfile, Fit, Limits, MediaInfo, ReceivedUpload
 from media.validation import inspect, safe_display_name
 
 # (from, to) -> roles besides admin. Approving has one more rule: not your own upload.
@@ -110,16 +111,7 @@ def add_upload(stream: BinaryIO, filename: str, campaign_id: int, actor: Actor, 
     """
     campaign = _campaign(campaign_id)
     store = storage(config)
-    try:
-        received = store.save_stream(stream, max_upload_bytes(config))
-    except MediaRejected as rejected:
-        raise _not_accepted(rejected) from None
-    try:
-        info = inspect(received.path, limits(config))
-        _check_name(filename, info.kind)
-    except MediaRejected as rejected:
-        store.discard(received)
-        raise _not_accepted(rejected) from None
+    received, info = _receive(store, stream, filename, config)
     existing = db.session.scalar(select(MediaAsset).where(MediaAsset.campaign_id == campaign.id, MediaAsset.sha256 == received.sha256))
     if existing is not None:
         store.discard(received)
@@ -226,22 +218,16 @@ def replace_file(asset: MediaAsset, stream: BinaryIO, filename: str, actor: Acto
     if asset.storage_key is None:
         raise ValidationFailed("A generated banner has no file to replace; edit its text instead.", code="media_not_a_file")
     store = storage(config)
-    try:
-        received = store.save_stream(stream, max_upload_bytes(config))
-    except MediaRejected as rejected:
-        raise _not_accepted(rejected) from None
-    try:
-        info = inspect(received.path, limits(config))
-        _check_name(filename, info.kind)
+
+    def same_kind_and_new(received: ReceivedUpload, info: MediaInfo) -> None:
         if (info.kind == "video") != (asset.kind == "video"):
             raise MediaRejected("media_kind_changed", "A video can only be replaced by a video, and a picture by a picture.")
         twin = db.session.scalar(select(MediaAsset.id).where(MediaAsset.campaign_id == asset.campaign_id,
                                                              MediaAsset.sha256 == received.sha256, MediaAsset.id != asset.id))
         if twin is not None:
             raise MediaRejected("media_duplicate", "This file is already in the campaign as media %(id)s.", id=twin)
-    except MediaRejected as rejected:
-        store.discard(received)
-        raise _not_accepted(rejected) from None
+
+    received, info = _receive(store, stream, filename, config, same_kind_and_new)
     old_key = asset.storage_key
     stored = store.commit(received, SUFFIX_FOR_FORMAT[info.format])
     key = stored.key
@@ -335,6 +321,24 @@ def file_path(asset: MediaAsset, config: Config, what: str = "original", profile
             return None
         key = derivative.preview_key if what == "preview" else derivative.storage_key
     return store.path(key) if key else None
+
+
+def _receive(store: LocalStorage, stream: BinaryIO, filename: str, config: Config,
+             also: Callable[[ReceivedUpload, MediaInfo], None] | None = None) -> tuple[ReceivedUpload, MediaInfo]:
+    """Stream the file in and inspect it (plus `also`'s checks); a refusal leaves nothing behind."""
+    try:
+        received = store.save_stream(stream, max_upload_bytes(config))
+    except MediaRejected as rejected:
+        raise _not_accepted(rejected) from None
+    try:
+        info = inspect(received.path, limits(config))
+        _check_name(filename, info.kind)
+        if also is not None:
+            also(received, info)
+    except MediaRejected as rejected:
+        store.discard(received)
+        raise _not_accepted(rejected) from None
+    return received, info
 
 
 def _check_banner_fits(spec: BannerSpec, config: Config) -> None:
