@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     from cms.auth.views import bp as auth_bp
     from cms.branding import bp as branding_bp
     from cms.campaigns.api import bp as campaigns_api
+    from cms.campaigns.playlists_api import bp as playlists_api
     from cms.campaigns.views import bp as campaigns_bp
     from cms.extensions import csrf
     from cms.plans.api import bp as plans_api
@@ -39,7 +40,7 @@ def init_app(app: Flask) -> None:
 
     for blueprint in (auth_bp, branding_bp, campaigns_bp, plans_bp, assets_bp, screens_bp, account_bp, admin_bp, openapi_bp):
         app.register_blueprint(blueprint)
-    for blueprint in (campaigns_api, plans_api, media_api, screens_api, users_api):
+    for blueprint in (campaigns_api, plans_api, media_api, playlists_api, screens_api, users_api):
         csrf.exempt(blueprint)  # bearer tokens only, never the session cookie: see cms.access
         app.register_blueprint(blueprint)
 

@@ -36,6 +36,7 @@ def _op(summary: str, ok: dict[str, Any], *, status: str = "200", body: dict[str
 
 
 ID = [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+PLAYLIST_ID = [{"name": "playlist_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 SCREEN_ID = [{"name": "screen_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 MEDIA_ID = [{"name": "asset_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
@@ -144,6 +145,24 @@ DOCUMENT: dict[str, Any] = {
             _json(_ref("Media")), params=MEDIA_ID, roles="editor sends for approval and archives; approver approves and rejects",
             body={"application/json": {"schema": {"type": "object", "required": ["to"], "properties": {
                 "to": {"enum": list(ASSET_STATUSES)}, "reason": {"type": "string", "maxLength": 2000}}}}})},
+        "/api/v1/playlists": {
+            "get": _op("List playlists", _json({"type": "object", "properties": {"playlists": {"type": "array", "items": _ref("Playlist")}}}),
+                       params=[{"name": "campaign_id", "in": "query", "schema": {"type": "integer"}}]),
+            "post": _op("Create a playlist for a campaign", _json(_ref("Playlist"), "Created"), status="201", roles="editor, admin",
+                        body={"application/json": {"schema": {"type": "object", "required": ["campaign_id", "name"], "properties": {
+                            "campaign_id": {"type": "integer"}, "name": {"type": "string", "maxLength": 200}}}}}),
+        },
+        "/api/v1/playlists/{playlist_id}": {"get": _op("One playlist with its items and loop length", _json(_ref("Playlist")), params=PLAYLIST_ID)},
+        "/api/v1/playlists/{playlist_id}/items": {"post": _op(
+            "Append a medium of the campaign (duration: seconds; default its length, or 10 s for pictures)",
+            _json(_ref("Playlist"), "Created"), status="201", params=PLAYLIST_ID, roles="editor, admin",
+            body={"application/json": {"schema": {"type": "object", "required": ["asset_id"], "properties": {
+                "asset_id": {"type": "integer"}, "duration": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 3600}}}}})},
+        "/api/v1/playlists/{playlist_id}/items/{item_id}": {"delete": _op(
+            "Remove an item", _json(_ref("Playlist")), roles="editor, admin",
+            params=PLAYLIST_ID + [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+        "/api/v1/playlists/{playlist_id}/publish": {"post": _op(
+            "Publish: refused unless every item is approved", _json(_ref("Playlist")), params=PLAYLIST_ID, roles="editor, admin")},
         "/api/v1/screens": {
             "get": _op("List boards", _json({"type": "object", "properties": {"screens": {"type": "array", "items": _ref("Screen")}}})),
             "post": _op("Register a board; the answer holds its secret, shown this once", _json(_ref("Screen"), "Created"),
@@ -212,6 +231,14 @@ DOCUMENT: dict[str, Any] = {
                     "width": {"type": "integer"}, "height": {"type": "integer"},
                     "state": {"enum": ["pending", "running", "done", "failed"]}, "progress": {"type": "number"},
                     "error": {"type": ["string", "null"]}, "notes": {"type": "object"}}}}}},
+            "Playlist": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "campaign_id": {"type": "integer"}, "name": {"type": "string"},
+                "status": {"enum": ["draft", "published"]}, "published_at": {"type": ["string", "null"], "format": "date-time"},
+                "loop_seconds": {"type": "number"}, "publishable": {"type": "boolean"},
+                "items": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "position": {"type": "integer"}, "asset_id": {"type": "integer"},
+                    "display_name": {"type": "string"}, "kind": {"type": "string"}, "asset_status": {"type": "string"},
+                    "duration": {"type": ["number", "null"]}, "seconds": {"type": "number"}}}}}},
             "Screen": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "name": {"type": "string"}, "code": {"type": "string"},
                 "group": {"type": ["string", "null"]}, "address": {"type": "string"},

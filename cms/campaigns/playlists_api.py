@@ -1,0 +1,74 @@
+"""Playlist endpoints of the REST API."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from cms.access import roles_required, signed_in
+from cms.api import actor, api_blueprint, json_body, text_field
+from cms.errors import ValidationFailed
+from cms.extensions import db
+from cms.services import playlists as service
+
+bp = api_blueprint("playlists_api", __name__)
+
+
+def _whole(body: dict[str, Any], key: str) -> int:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed("%(key)s must be a whole number.", code="field_invalid", key=key)
+    return value
+
+
+@bp.get("/playlists")
+@signed_in
+def playlist_list() -> dict[str, Any]:
+    campaign_id = request.args.get("campaign_id", type=int)
+    return {"playlists": [service.describe_playlist(p) for p in service.list_playlists(campaign_id)]}
+
+
+@bp.get("/playlists/<int:playlist_id>")
+@signed_in
+def playlist_get(playlist_id: int) -> dict[str, Any]:
+    return service.describe_playlist(service.get_playlist(playlist_id))
+
+
+@bp.post("/playlists")
+@roles_required("editor")
+def playlist_create() -> tuple[dict[str, Any], int]:
+    body = json_body()
+    playlist = service.create_playlist(_whole(body, "campaign_id"), text_field(body, "name", max_length=200), actor())
+    db.session.commit()
+    return service.describe_playlist(playlist), 201
+
+
+@bp.post("/playlists/<int:playlist_id>/items")
+@roles_required("editor")
+def playlist_add_item(playlist_id: int) -> tuple[dict[str, Any], int]:
+    body = json_body()
+    duration = body.get("duration")
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))):
+        raise ValidationFailed("%(key)s must be a number.", code="field_invalid", key="duration")
+    playlist = service.get_playlist(playlist_id)
+    service.add_item(playlist, _whole(body, "asset_id"), actor(), float(duration) if duration is not None else None)
+    db.session.commit()
+    return service.describe_playlist(playlist), 201
+
+
+@bp.delete("/playlists/<int:playlist_id>/items/<int:item_id>")
+@roles_required("editor")
+def playlist_remove_item(playlist_id: int, item_id: int) -> dict[str, Any]:
+    playlist = service.get_playlist(playlist_id)
+    service.remove_item(playlist, item_id, actor())
+    db.session.commit()
+    return service.describe_playlist(playlist)
+
+
+@bp.post("/playlists/<int:playlist_id>/publish")
+@roles_required("editor")
+def playlist_publish(playlist_id: int) -> dict[str, Any]:
+    playlist = service.get_playlist(playlist_id)
+    service.publish(playlist, actor())
+    db.session.commit()
+    return service.describe_playlist(playlist)
