@@ -163,6 +163,23 @@ DOCUMENT: dict[str, Any] = {
             params=PLAYLIST_ID + [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
         "/api/v1/playlists/{playlist_id}/publish": {"post": _op(
             "Publish: refused unless every item is approved", _json(_ref("Playlist")), params=PLAYLIST_ID, roles="editor, admin")},
+        "/api/v1/rules": {
+            "get": _op("List schedule rules", _json({"type": "object", "properties": {"rules": {"type": "array", "items": _ref("Rule")}}})),
+            "post": _op("Create a schedule rule (interrupts wait for an approver)", _json(_ref("Rule"), "Created"), status="201",
+                        roles="editor, operator, admin", body={"application/json": {"schema": {
+                            "type": "object", "required": ["playlist_id"], "properties": {
+                                "playlist_id": {"type": "integer"}, "board_ids": {"type": "array", "items": {"type": "integer"}},
+                                "groups": {"type": "array", "items": {"type": "string"}},
+                                "date_from": NULLABLE_DATE, "date_to": NULLABLE_DATE,
+                                "weekdays": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 6}},
+                                "windows": {"type": "array", "items": {"type": "string", "example": "07:00-09:00"}},
+                                "priority": {"type": "integer"}, "plays_per_hour": {"type": ["integer", "null"]},
+                                "share_of_voice": {"type": ["number", "null"]}, "interrupt": {"type": "boolean"},
+                                "note": {"type": "string"}}}}}),
+        },
+        "/api/v1/rules/{rule_id}/approve": {"post": _op(
+            "Approve an interrupt rule (not one's own)", _json(_ref("Rule")), roles="approver, admin",
+            params=[{"name": "rule_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
         "/api/v1/screens": {
             "get": _op("List boards", _json({"type": "object", "properties": {"screens": {"type": "array", "items": _ref("Screen")}}})),
             "post": _op("Register a board; the answer holds its secret, shown this once", _json(_ref("Screen"), "Created"),
@@ -239,6 +256,13 @@ DOCUMENT: dict[str, Any] = {
                     "id": {"type": "integer"}, "position": {"type": "integer"}, "asset_id": {"type": "integer"},
                     "display_name": {"type": "string"}, "kind": {"type": "string"}, "asset_status": {"type": "string"},
                     "duration": {"type": ["number", "null"]}, "seconds": {"type": "number"}}}}}},
+            "Rule": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "playlist_id": {"type": "integer"},
+                "board_ids": {"type": "array", "items": {"type": "integer"}}, "groups": {"type": "array", "items": {"type": "string"}},
+                "date_from": NULLABLE_DATE, "date_to": NULLABLE_DATE, "weekdays": {"type": "array", "items": {"type": "integer"}},
+                "windows": {"type": "array"}, "priority": {"type": "integer"}, "plays_per_hour": {"type": ["integer", "null"]},
+                "share_of_voice": {"type": ["number", "null"]}, "interrupt": {"type": "boolean"}, "approved": {"type": "boolean"},
+                "in_effect": {"type": "boolean"}, "note": {"type": "string"}}},
             "Screen": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "name": {"type": "string"}, "code": {"type": "string"},
                 "group": {"type": ["string", "null"]}, "address": {"type": "string"},

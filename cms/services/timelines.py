@@ -22,9 +22,10 @@ def board_for(screen: Screen) -> Board:
 
 
 def rules_for(screens: list[Screen]) -> list[Rule]:
-    """Schedule rules touching these boards. Playlists and rules are not stored yet,
-    so a board's timeline is its operating hours with nothing scheduled (idle)."""
-    return []
+    """Schedule rules in effect on these boards (see cms.services.rules)."""
+    from cms.services.rules import resolver_rules
+
+    return resolver_rules(screens)
 
 
 def parse_instant(text: str, zone: str) -> datetime:
