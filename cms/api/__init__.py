@@ -40,3 +40,16 @@ def text_field(body: dict[str, Any], key: str, default: str = "", max_length: in
     if len(value) > max_length:
         raise ValidationFailed("%(key)s is too long.", code="field_invalid", key=key)
     return value
+
+
+def number_field(body: dict[str, Any], key: str, default: float | None = None, whole: bool = False,
+                 required: bool = False) -> Any:
+    """A JSON number (a whole one with `whole`), the default when absent or null."""
+    value = body.get(key)
+    if value is None and not required:
+        return default
+    if whole and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValidationFailed("%(key)s must be a whole number.", code="field_invalid", key=key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationFailed("%(key)s must be a number.", code="field_invalid", key=key)
+    return value

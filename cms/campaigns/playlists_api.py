@@ -6,19 +6,11 @@ from typing import Any
 from flask import request
 
 from cms.access import roles_required, signed_in
-from cms.api import actor, api_blueprint, json_body, text_field
-from cms.errors import ValidationFailed
+from cms.api import actor, api_blueprint, json_body, number_field, text_field
 from cms.extensions import db
 from cms.services import playlists as service
 
 bp = api_blueprint("playlists_api", __name__)
-
-
-def _whole(body: dict[str, Any], key: str) -> int:
-    value = body.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed("%(key)s must be a whole number.", code="field_invalid", key=key)
-    return value
 
 
 @bp.get("/playlists")
@@ -38,7 +30,7 @@ def playlist_get(playlist_id: int) -> dict[str, Any]:
 @roles_required("editor")
 def playlist_create() -> tuple[dict[str, Any], int]:
     body = json_body()
-    playlist = service.create_playlist(_whole(body, "campaign_id"), text_field(body, "name", max_length=200), actor())
+    playlist = service.create_playlist(number_field(body, "campaign_id", whole=True, required=True), text_field(body, "name", max_length=200), actor())
     db.session.commit()
     return service.describe_playlist(playlist), 201
 
@@ -47,11 +39,10 @@ def playlist_create() -> tuple[dict[str, Any], int]:
 @roles_required("editor")
 def playlist_add_item(playlist_id: int) -> tuple[dict[str, Any], int]:
     body = json_body()
-    duration = body.get("duration")
-    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))):
-        raise ValidationFailed("%(key)s must be a number.", code="field_invalid", key="duration")
+    duration = number_field(body, "duration")
     playlist = service.get_playlist(playlist_id)
-    service.add_item(playlist, _whole(body, "asset_id"), actor(), float(duration) if duration is not None else None)
+    asset_id = number_field(body, "asset_id", whole=True, required=True)
+    service.add_item(playlist, asset_id, actor(), float(duration) if duration is not None else None)
     db.session.commit()
     return service.describe_playlist(playlist), 201
 

@@ -4,22 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from cms.access import roles_required, signed_in
-from cms.api import actor, api_blueprint, json_body, text_field
+from cms.api import actor, api_blueprint, json_body, number_field, text_field
 from cms.errors import ValidationFailed
 from cms.extensions import db
 from cms.services.screens import ScreenInput, create_screen, describe_screen, get_screen, list_screens, parse_hours, rotate_secret
 from cms.services.timelines import describe_timeline, parse_instant, timeline_for
 
 bp = api_blueprint("screens_api", __name__)
-
-
-def _number(body: dict[str, Any], key: str, default: float | None = None, whole: bool = False) -> Any:
-    value = body.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not isinstance(value, int)):
-        raise ValidationFailed("%(key)s must be a number.", code="field_invalid", key=key)
-    return value
 
 
 @bp.get("/screens")
@@ -43,12 +34,12 @@ def screen_create() -> tuple[dict[str, Any], int]:
         raise ValidationFailed("adapter_options must be an object.", code="field_invalid", key="adapter_options")
     opens_at, closes_at = parse_hours(text_field(body, "operating_hours", "05:30-22:00", 20))
     screen, secret = create_screen(ScreenInput(
-        name=text_field(body, "name", max_length=200), width=_number(body, "width", 0, True),
-        height=_number(body, "height", 0, True), adapter_kind=text_field(body, "adapter", max_length=40),
+        name=text_field(body, "name", max_length=200), width=number_field(body, "width", 0, True),
+        height=number_field(body, "height", 0, True), adapter_kind=text_field(body, "adapter", max_length=40),
         adapter_options={str(k): str(v) for k, v in options.items()}, code=text_field(body, "code", max_length=40),
-        address=text_field(body, "address", max_length=500), latitude=_number(body, "latitude"),
-        longitude=_number(body, "longitude"), group_name=text_field(body, "group", max_length=200),
-        pixel_pitch_mm=_number(body, "pixel_pitch_mm", 10.0), viewing_distance_m=_number(body, "viewing_distance_m", 50.0),
+        address=text_field(body, "address", max_length=500), latitude=number_field(body, "latitude"),
+        longitude=number_field(body, "longitude"), group_name=text_field(body, "group", max_length=200),
+        pixel_pitch_mm=number_field(body, "pixel_pitch_mm", 10.0), viewing_distance_m=number_field(body, "viewing_distance_m", 50.0),
         opens_at=opens_at, closes_at=closes_at, timezone=text_field(body, "timezone", "Asia/Ho_Chi_Minh", 64),
     ), actor())
     db.session.commit()

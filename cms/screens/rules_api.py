@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any
 
 from cms.access import roles_required, signed_in
-from cms.api import actor, api_blueprint, json_body, text_field
+from cms.api import actor, api_blueprint, json_body, number_field, text_field
 from cms.errors import ValidationFailed
 from cms.extensions import db
 from cms.services.rules import RuleInput, approve_interrupt, create_rule, describe_rule, get_rule, list_rules
@@ -50,17 +50,10 @@ def rule_create() -> tuple[dict[str, Any], int]:
     groups = body.get("groups", [])
     if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
         raise ValidationFailed("groups must be a list of names.", code="field_invalid", key="groups")
-    pph, sov = body.get("plays_per_hour"), body.get("share_of_voice")
-    if pph is not None and (isinstance(pph, bool) or not isinstance(pph, int)):
-        raise ValidationFailed("%(key)s must be a whole number.", code="field_invalid", key="plays_per_hour")
-    if sov is not None and (isinstance(sov, bool) or not isinstance(sov, (int, float))):
-        raise ValidationFailed("%(key)s must be a number.", code="field_invalid", key="share_of_voice")
-    playlist_id = body.get("playlist_id")
-    if isinstance(playlist_id, bool) or not isinstance(playlist_id, int):
-        raise ValidationFailed("%(key)s must be a whole number.", code="field_invalid", key="playlist_id")
-    priority = body.get("priority", 0)
-    if isinstance(priority, bool) or not isinstance(priority, int):
-        raise ValidationFailed("%(key)s must be a whole number.", code="field_invalid", key="priority")
+    pph = number_field(body, "plays_per_hour", whole=True)
+    sov = number_field(body, "share_of_voice")
+    playlist_id = number_field(body, "playlist_id", whole=True, required=True)
+    priority = number_field(body, "priority", 0, whole=True)
     rule = create_rule(RuleInput(
         playlist_id=playlist_id, board_ids=_ints(body, "board_ids", []), groups=tuple(groups),
         date_from=_date(body, "date_from"), date_to=_date(body, "date_to"),
