@@ -359,6 +359,69 @@ def timeline_command(screen: str, start: str, end: str, as_json: bool) -> None:
         click.echo(f"  {segment['start']} .. {segment['end']}  {segment['kind']:<9} {what}  {len(segment['plays'])} plays")
 
 
+@main.group("scheduler")
+def scheduler_group() -> None:
+    """The single-leader scheduler: manifests for every board, pushed when they change."""
+
+
+@scheduler_group.command("run")
+@click.option("--once", is_flag=True, help="One reconcile and the pushes then due, then exit (refused while another leads).")
+@click.option("--name", default=None, help="How this process is named in push records and logs (default host:pid).")
+@click.option("--media-workers", type=int, default=None,
+              help="Derivative workers to run beside it (default: [media] workers; 0 for none).")
+@with_appcontext
+def scheduler_run(once: bool, name: str | None, media_workers: int | None) -> None:
+    """Run the scheduler. One leads per database; others wait as stand-by and take over
+    within seconds when it dies. SIGTERM or Ctrl+C stops it cleanly."""
+    import logging
+    import signal
+    import threading
+
+    from scheduler.service import SchedulerService
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise; failures still show
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    service = SchedulerService(app, name=name)
+    if once:
+        try:
+            made, pushed = service.run_once()
+        except RuntimeError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"{made} new manifest(s), {pushed} push(es)")
+        return
+    stop = threading.Event()
+    workers = _settings().media.workers if media_workers is None else media_workers
+    if workers > 0:
+        from cms.services.derivatives import start_workers
+
+        start_workers(app, workers, stop)
+
+    def finish(_signum: int, _frame: object) -> None:
+        stop.set()
+        service.stop()
+
+    signal.signal(signal.SIGTERM, finish)
+    signal.signal(signal.SIGINT, finish)
+    service.run()
+
+
+@scheduler_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+def scheduler_status(as_json: bool) -> None:
+    """Each board's newest manifest version, what it acknowledged, and its last push."""
+    from cms.services.manifests import board_states, describe_state
+
+    states = [describe_state(state) for state in board_states()]
+    if as_json:
+        click.echo(json.dumps({"boards": states}, ensure_ascii=False, indent=2))
+        return
+    for s in states:
+        click.echo(f"{s['code']:<12} latest {s['latest_version']:>4}  acknowledged {s['acknowledged_version']:>4}  "
+                   f"{s['last_result'] or '-':<8} {s['last_error'][:60]}")
+
+
 @main.command("run")
 @click.option("--host", default=None, help="Address to listen on (default: [web] host).")
 @click.option("--port", type=int, default=None, help="Port (default: [web] port).")

@@ -82,6 +82,22 @@ class MediaConfig:
 
 
 @dataclass(frozen=True)
+class SchedulerConfig:
+    """The single-leader scheduler (`panoled scheduler run`, or inside `panoled demo`)."""
+
+    reconcile_seconds: int = 60        # safety interval between reconciles (also at every schedule boundary)
+    lookahead_hours: int = 48          # each manifest covers at least this much ahead, for offline play
+    refresh_hours: int = 6             # manifests cover whole steps of this size, so time passing alone rarely changes them
+    push_workers: int = 8              # boards pushed to at the same time
+    push_timeout_seconds: float = 10.0
+    backoff_base_seconds: float = 2.0  # first retry after an unreachable board; doubles up to the maximum, with jitter
+    backoff_max_seconds: float = 300.0
+    standby_poll_seconds: float = 5.0  # how often a stand-by tries to become the leader
+    boundary_min_seconds: float = 5.0  # boundary reconciles no closer together than this
+    keep_manifest_days: int = 30       # older manifests are removed (the newest per board is always kept)
+
+
+@dataclass(frozen=True)
 class BoardProfileConfig:
     """A board size renditions are made for, until boards are registered."""
 
@@ -109,6 +125,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     imports: ImportsConfig = field(default_factory=ImportsConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     board_profiles: tuple[BoardProfileConfig, ...] = DEFAULT_PROFILES
     source: str = ""  # the file this was read from, for messages
 
@@ -133,6 +150,7 @@ SECTIONS: dict[str, type] = {
     "security": SecurityConfig,
     "imports": ImportsConfig,
     "media": MediaConfig,
+    "scheduler": SchedulerConfig,
 }
 
 
@@ -294,6 +312,17 @@ def _validate(config: Config) -> None:
         (1 <= config.media.max_video_minutes <= 24 * 60, "media.max_video_minutes", "must be between 1 and 1440"),
         (0 <= config.media.workers <= 16, "media.workers", "must be between 0 and 16"),
         (bool(config.storage.data_dir.strip()), "storage.data_dir", "must not be empty"),
+        (1 <= config.scheduler.reconcile_seconds <= 3600, "scheduler.reconcile_seconds", "must be between 1 and 3600"),
+        (1 <= config.scheduler.lookahead_hours <= 24 * 14, "scheduler.lookahead_hours", "must be between 1 and 336"),
+        (1 <= config.scheduler.refresh_hours <= 24, "scheduler.refresh_hours", "must be between 1 and 24"),
+        (1 <= config.scheduler.push_workers <= 64, "scheduler.push_workers", "must be between 1 and 64"),
+        (0.1 <= config.scheduler.push_timeout_seconds <= 120, "scheduler.push_timeout_seconds", "must be between 0.1 and 120"),
+        (0 < config.scheduler.backoff_base_seconds <= config.scheduler.backoff_max_seconds <= 3600,
+         "scheduler.backoff_base_seconds", "must be positive and at most backoff_max_seconds (at most 3600)"),
+        (0.1 <= config.scheduler.standby_poll_seconds <= 25, "scheduler.standby_poll_seconds",
+         "must be between 0.1 and 25 (a stand-by takes over within 30 s)"),
+        (0 <= config.scheduler.boundary_min_seconds <= 600, "scheduler.boundary_min_seconds", "must be between 0 and 600"),
+        (config.scheduler.keep_manifest_days >= 1, "scheduler.keep_manifest_days", "must be at least 1"),
         (bool(config.organisation.name.strip()), "organisation.name", "must not be empty"),
     ]
     for ok, key, problem in checks:

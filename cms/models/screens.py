@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, Time
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, Time
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cms.extensions import db
 from cms.models.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from cms.models.playlists import Playlist
 
 
 class Screen(db.Model):
@@ -34,6 +37,11 @@ class Screen(db.Model):
     # sha256 of the board's secret, which is shown once when made or rotated.
     secret_hash: Mapped[str] = mapped_column(String(64))
     secret_rotated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Plays whenever no rule has anything for the board (None: the board shows nothing).
+    fallback_playlist_id: Mapped[int | None] = mapped_column(
+        ForeignKey("playlists.id", ondelete="SET NULL"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    fallback_playlist: Mapped[Playlist | None] = relationship()

@@ -65,6 +65,47 @@ def approve_interrupt(rule: ScheduleRule, actor: Actor) -> None:
     record(actor, "rule.approve", "rule", rule.id)
 
 
+def delete_rule(rule: ScheduleRule, actor: Actor) -> None:
+    """Take a rule off the boards for good; the audit log keeps what it was."""
+    record(actor, "rule.delete", "rule", rule.id, **describe_rule(rule))
+    db.session.delete(rule)
+
+
+def parse_windows(text: str) -> tuple[tuple[str, str], ...]:
+    """Daily windows as people write them: "07:00-09:00, 22:00-02:00" (a window may cross
+    midnight; commas, semicolons or new lines between windows; 7:00 reads as 07:00)."""
+    windows = []
+    for part in re.split(r"[,;\n]+", text):
+        if not part.strip():
+            continue
+        start, sep, end = part.replace("\u2013", "-").replace("\u2014", "-").partition("-")
+        if not sep:
+            raise ValidationFailed("Time windows are written like 07:00-09:00.", code="rule_window_invalid")
+        windows.append((_hhmm(start), _hhmm(end)))
+    return tuple(windows)
+
+
+def effective_dates(rule: ScheduleRule) -> tuple[date | None, date | None]:
+    """The rule's own dates, or else its campaign's period."""
+    campaign = rule.playlist.campaign
+    return rule.date_from or campaign.period_start, rule.date_to or campaign.period_end
+
+
+def why_not_in_effect(rule: ScheduleRule) -> str | None:
+    """Why the boards do not get this rule, as a stable code; None when they do."""
+    playlist: Playlist = rule.playlist
+    if playlist.status != "published":
+        return "playlist_draft"
+    if rule.interrupt and rule.approved_at is None:
+        return "awaiting_approval"
+    if not any(i.asset.status == "approved" for i in playlist.items):
+        return "no_approved_media"
+    date_from, date_to = effective_dates(rule)
+    if date_from is None or date_to is None:
+        return "no_dates"
+    return None
+
+
 def get_rule(rule_id: int) -> ScheduleRule:
     rule = db.session.get(ScheduleRule, rule_id)
     if rule is None:
@@ -83,7 +124,7 @@ def describe_rule(rule: ScheduleRule) -> dict[str, Any]:
         "date_to": rule.date_to.isoformat() if rule.date_to else None,
         "weekdays": rule.weekdays, "windows": rule.windows, "priority": rule.priority,
         "plays_per_hour": rule.plays_per_hour, "share_of_voice": rule.share_of_voice, "interrupt": rule.interrupt,
-        "approved": rule.approved_at is not None, "in_effect": _resolver_rule(rule) is not None, "note": rule.note,
+        "approved": rule.approved_at is not None, "in_effect": resolver_rule(rule) is not None, "note": rule.note,
     }
 
 
@@ -94,19 +135,17 @@ def resolver_rules(screens: list[Screen]) -> list[Rule]:
     ids = {s.id for s in screens}
     groups = {s.group_name for s in screens if s.group_name}
     wanted = [r for r in list_rules() if ids & set(r.board_ids) or groups & set(r.groups)]
-    return [rule for rule in map(_resolver_rule, wanted) if rule is not None]
+    return [rule for rule in map(resolver_rule, wanted) if rule is not None]
 
 
-def _resolver_rule(rule: ScheduleRule) -> Rule | None:
-    playlist: Playlist = rule.playlist
-    if playlist.status != "published" or (rule.interrupt and rule.approved_at is None):
+def resolver_rule(rule: ScheduleRule) -> Rule | None:
+    if why_not_in_effect(rule) is not None:
         return None
+    playlist: Playlist = rule.playlist
     items = tuple(Item(asset_id=i.asset_id, campaign_id=playlist.campaign_id, duration=i.seconds)
                   for i in playlist.items if i.asset.status == "approved")
-    date_from = rule.date_from or playlist.campaign.period_start
-    date_to = rule.date_to or playlist.campaign.period_end
-    if not items or date_from is None or date_to is None:
-        return None
+    date_from, date_to = effective_dates(rule)
+    assert date_from is not None and date_to is not None  # why_not_in_effect checked them
     return Rule(
         rule_id=rule.id, playlist=PlanPlaylist(playlist_id=playlist.id, items=items), date_from=date_from, date_to=date_to,
         board_ids=tuple(rule.board_ids), groups=tuple(rule.groups), weekdays=tuple(rule.weekdays),
@@ -118,6 +157,13 @@ def _resolver_rule(rule: ScheduleRule) -> Rule | None:
 def _time(text: str) -> time:
     hours, minutes = (int(part) for part in text.split(":"))
     return time(hours % 24, minutes)  # 24:00 as an end is midnight, which DailyWindow reads as "until midnight"
+
+
+def _hhmm(text: str) -> str:
+    hours, sep, minutes = text.strip().partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or len(hours) > 2:
+        raise ValidationFailed("Time windows are written like 07:00-09:00.", code="rule_window_invalid")
+    return f"{int(hours):02d}:{minutes}"
 
 
 def _check(data: RuleInput) -> None:
@@ -141,3 +187,12 @@ def _check(data: RuleInput) -> None:
         raise ValidationFailed("Share of voice is more than 0 and at most 1.", code="rule_quota_invalid")
     if data.interrupt and (data.plays_per_hour is not None or data.share_of_voice is not None):
         raise ValidationFailed("An interrupt takes the whole screen; it has no quota.", code="rule_quota_invalid")
+
+
+def resolver_playlist(playlist: Playlist | None) -> PlanPlaylist | None:
+    """A board's fallback: a published playlist's approved items, or None if nothing can play."""
+    if playlist is None or playlist.status != "published":
+        return None
+    items = tuple(Item(asset_id=i.asset_id, campaign_id=playlist.campaign_id, duration=i.seconds)
+                  for i in playlist.items if i.asset.status == "approved")
+    return PlanPlaylist(playlist_id=playlist.id, items=items) if items else None

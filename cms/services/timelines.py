@@ -16,9 +16,12 @@ MAX_SPAN = timedelta(days=31)
 
 def board_for(screen: Screen) -> Board:
     """The resolver's view of a board; 00:00-00:00 means lit all day."""
+    from cms.services.rules import resolver_playlist
+
     lit_all_day = screen.opens_at == screen.closes_at == time(0, 0)
     hours = None if lit_all_day else DailyWindow(screen.opens_at, screen.closes_at)
-    return Board(board_id=screen.id, time_zone=screen.timezone, operating_hours=hours, group=screen.group_name or None)
+    return Board(board_id=screen.id, time_zone=screen.timezone, operating_hours=hours, group=screen.group_name or None,
+                 fallback=resolver_playlist(screen.fallback_playlist))
 
 
 def rules_for(screens: list[Screen]) -> list[Rule]:

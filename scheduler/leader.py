@@ -1,0 +1,112 @@
+"""Exactly one active scheduler per database.
+
+On PostgreSQL the leader holds a session advisory lock on a connection of its
+own: if the process dies, the server closes the session and the lock is free at
+once. On SQLite the leader holds an exclusive `flock` on a file beside the data,
+which the kernel releases when the process dies. A stand-by keeps trying.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+# pg_advisory_lock takes a bigint: the first 8 bytes of sha256(b"panoled-scheduler").
+LOCK_KEY = int.from_bytes(hashlib.sha256(b"panoled-scheduler").digest()[:8], "big", signed=True)
+
+
+class Leadership(Protocol):
+    def try_acquire(self) -> bool: ...
+
+    def still_held(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class PostgresLeadership:
+    def __init__(self, url: str) -> None:
+        self._engine = create_engine(url, poolclass=NullPool)
+        self._connection: Connection | None = None
+
+    def try_acquire(self) -> bool:
+        try:
+            if self._connection is None:
+                self._connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            got = bool(self._connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar())
+        except SQLAlchemyError:
+            self._drop()
+            return False
+        return got
+
+    def still_held(self) -> bool:
+        """Asks the server, on the lock's own session, whether this session holds the lock."""
+        if self._connection is None:
+            return False
+        try:
+            held = self._connection.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted "
+                "AND objsubid = 1 AND classid = CAST(:high AS oid) AND objid = CAST(:low AS oid)"),
+                {"high": (LOCK_KEY >> 32) & 0xFFFFFFFF, "low": LOCK_KEY & 0xFFFFFFFF}).scalar()
+        except SQLAlchemyError:
+            self._drop()
+            return False
+        return bool(held)
+
+    def release(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+            except SQLAlchemyError:
+                pass
+        self._drop()
+        self._engine.dispose()
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except SQLAlchemyError:
+                pass
+            self._connection = None
+
+
+class FileLeadership:
+    def __init__(self, path: Path) -> None:
+        self._path, self._fd = path, None
+
+    def try_acquire(self) -> bool:
+        if self._fd is not None:
+            return True
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def still_held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def leadership_for(database_url: str, data_dir: Path) -> Leadership:
+    if database_url.startswith("postgresql"):
+        return PostgresLeadership(database_url)
+    return FileLeadership(data_dir / "scheduler.lock")

@@ -1,0 +1,186 @@
+"""The scheduler's work, in one process against the real database and a simulator
+reached over HTTP on 127.0.0.1: manifests versioned only on change, pushes recorded,
+an unreachable board retried with backoff while the others go on."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from cms.extensions import db
+from cms.models import BoardSync, Manifest, PushAttempt
+from cms.services.manifests import reconcile, window_for
+from conftest import Accounts
+from display_adapters.simulator_server import SimulatorServer
+from schedule_setup import published_playlist, simulator_board
+from scheduler.service import SchedulerService
+
+NOW = datetime(2024, 6, 5, 1, 0, tzinfo=UTC)  # 08:00 in Vũng Tàu, inside task 4's June 2024
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def simulator() -> Iterator[SimulatorServer]:
+    server = SimulatorServer().start()
+    yield server
+    server.stop()
+
+
+def versions(app: Flask) -> dict[int, int]:
+    with app.app_context():
+        return {s.screen_id: s.latest_version for s in db.session.scalars(select(BoardSync))}
+
+
+def test_a_manifest_is_made_once_and_again_only_when_the_schedule_changes(client, app: Flask, accounts: Accounts, imported_plan: Any) -> None:
+    editor, approver, operator = accounts.token("editor"), accounts.token("approver"), accounts.token("operator")
+    screen_id = simulator_board(client, operator, "VT-01")
+    playlist = published_playlist(client, app, editor, approver)
+    config = app.config["PANOLED"]
+    with app.app_context():
+        first = reconcile(config, NOW)
+        again = reconcile(config, NOW + timedelta(minutes=5))
+    assert first.new_versions == {screen_id: 1} and again.new_versions == {} and again.rebuilt == 0
+    client.post("/api/v1/rules", headers=editor, json={"playlist_id": playlist, "board_ids": [screen_id], "windows": ["07:00-09:00"]})
+    with app.app_context():
+        changed = reconcile(config, NOW + timedelta(minutes=6))
+        manifest = db.session.scalar(select(Manifest).where(Manifest.screen_id == screen_id, Manifest.version == 2))
+        assert manifest is not None
+        body = manifest.body
+    assert changed.new_versions == {screen_id: 2}
+    start, end = window_for(NOW, config.scheduler)
+    assert body["valid_from"] == start.isoformat().replace("+00:00", "Z") and end - NOW >= timedelta(hours=48)
+    fills = [s for s in body["segments"] if s["kind"] == "fill"]
+    assert fills and fills[0]["start"] == "2024-06-05T00:00:00Z" and fills[0]["end"] == "2024-06-05T02:00:00Z"
+    assert [m["asset_id"] for m in body["media"]] == [body["playlists"][0]["items"][0]["asset_id"]]
+    assert body["media"][0]["ready"] is True and len(body["media"][0]["sha256"]) == 64
+
+
+def test_a_change_outside_the_window_makes_no_new_version(client, app: Flask, accounts: Accounts, imported_plan: Any) -> None:
+    editor, approver, operator = accounts.token("editor"), accounts.token("approver"), accounts.token("operator")
+    screen_id = simulator_board(client, operator, "VT-01")
+    playlist = published_playlist(client, app, editor, approver)
+    config = app.config["PANOLED"]
+    with app.app_context():
+        reconcile(config, NOW)
+    client.post("/api/v1/rules", headers=editor, json={"playlist_id": playlist, "board_ids": [screen_id],
+                                                        "date_from": "2024-06-20", "date_to": "2024-06-21"})
+    with app.app_context():
+        assert reconcile(config, NOW).new_versions == {}
+        assert reconcile(config, datetime(2024, 6, 19, 1, 0, tzinfo=UTC)).new_versions == {screen_id: 2}
+
+
+def test_pushes_reach_the_board_and_every_attempt_is_recorded(client, app: Flask, accounts: Accounts, imported_plan: Any,
+                                                              simulator: SimulatorServer) -> None:
+    editor, approver, operator = accounts.token("editor"), accounts.token("approver"), accounts.token("operator")
+    screen_id = simulator_board(client, operator, "VT-01", simulator.url)
+    playlist = published_playlist(client, app, editor, approver)
+    client.post("/api/v1/rules", headers=editor, json={"playlist_id": playlist, "board_ids": [screen_id]})
+    service = SchedulerService(app, name="test", clock=Clock(NOW))
+    assert service.run_once() == (1, 1)
+    assert service.run_once() == (0, 0)  # nothing changed: nothing pushed
+    board = simulator.boards.board("VT-01")
+    assert board.accepted == [1] and board.manifest is not None and board.manifest["screen"]["id"] == screen_id
+    with app.app_context():
+        attempt = db.session.scalar(select(PushAttempt))
+        sync = db.session.get(BoardSync, screen_id)
+        assert attempt is not None and sync is not None
+        assert (attempt.version, attempt.result, attempt.scheduler) == (1, "ok", "test") and attempt.latency_ms > 0
+        assert sync.acknowledged_version == 1 and sync.failures == 0
+
+
+def test_an_unreachable_board_gets_the_newest_manifest_when_back_and_the_others_are_not_held_up(
+        client, app: Flask, accounts: Accounts, imported_plan: Any, simulator: SimulatorServer) -> None:
+    editor, approver, operator = accounts.token("editor"), accounts.token("approver"), accounts.token("operator")
+    down = simulator_board(client, operator, "VT-DOWN", simulator.url)
+    slow = simulator_board(client, operator, "VT-SLOW", simulator.url)
+    up = simulator_board(client, operator, "VT-UP", simulator.url)
+    first = published_playlist(client, app, editor, approver, seed=1)
+    client.post("/api/v1/rules", headers=editor, json={"playlist_id": first, "board_ids": [down, slow, up]})
+    simulator.boards.fault("VT-DOWN").offline_until = float("inf")  # unplugged: connections drop unanswered
+    simulator.boards.fault("VT-SLOW").slow_seconds = 3  # answers after the push timeout below
+    clock = Clock(NOW)
+    app.config["PANOLED"] = _with_scheduler(app, push_timeout_seconds=1.0, backoff_base_seconds=60, backoff_max_seconds=600)
+    service = SchedulerService(app, name="test", clock=clock)
+    service.run_once()
+    with app.app_context():
+        attempts = {a.screen_id: a for a in db.session.scalars(select(PushAttempt))}
+        held = db.session.get(BoardSync, down)
+        assert held is not None and held.failures == 1 and held.next_attempt_at is not None
+        retry_in = (held.next_attempt_at - NOW).total_seconds()
+    assert (attempts[down].result, attempts[slow].result, attempts[up].result) == ("retry", "timeout", "ok")
+    assert attempts[up].latency_ms < attempts[slow].latency_ms  # the slow board did not make the other wait
+    assert 30 <= retry_in <= 60 + 2  # the first retry after half to all of the base delay
+
+    second = published_playlist(client, app, editor, approver, seed=2)
+    client.post("/api/v1/rules", headers=editor, json={"playlist_id": second, "board_ids": [down, slow, up], "priority": 5})
+    clock.at = NOW + timedelta(seconds=5)
+    service.run_once()  # version 2 everywhere; the failed boards are not due yet, so they are not tried
+    assert simulator.boards.board("VT-UP").accepted == [1, 2]
+    assert simulator.boards.board("VT-DOWN").accepted == []
+    simulator.boards.fault("VT-DOWN").offline_until = 0
+    simulator.boards.fault("VT-SLOW").slow_seconds = 0
+    clock.at = NOW + timedelta(seconds=70)
+    service.run_once()
+    assert simulator.boards.board("VT-DOWN").accepted == [2]  # straight to the newest, never the older one
+    assert simulator.boards.board("VT-SLOW").accepted[-1] == 2  # (it took 1 late: that acknowledgement was lost)
+    assert versions(app) == {down: 2, slow: 2, up: 2}
+    with app.app_context():
+        tried = [(a.screen_id, a.version, a.result) for a in db.session.scalars(select(PushAttempt).order_by(PushAttempt.id))]
+        assert all(s.acknowledged_version == 2 and s.failures == 0 for s in db.session.scalars(select(BoardSync)))
+    assert tried.count((down, 1, "retry")) == 1 and (down, 2, "ok") in tried and (down, 1, "ok") not in tried
+
+
+def test_a_board_never_takes_an_older_version(simulator: SimulatorServer) -> None:
+    from display_adapters.base import BoardRef
+    from display_adapters.simulator import SimulatorAdapter
+
+    adapter = SimulatorAdapter(BoardRef(1, "VT-01", "simulator", 960, 320, {"url": simulator.url}), timeout=2)
+    assert adapter.push_manifest({"version": 3}).accepted
+    older = adapter.push_manifest({"version": 2})
+    assert not older.accepted and older.current_version == 3
+    assert adapter.push_manifest({"version": 3}).accepted  # the same again is fine (a retried push)
+    assert simulator.boards.board("VT-01").accepted == [3] and simulator.boards.board("VT-01").refused == [2]
+
+
+def _with_scheduler(app: Flask, **values: Any) -> Any:
+    import dataclasses
+
+    config = app.config["PANOLED"]
+    return dataclasses.replace(config, scheduler=dataclasses.replace(config.scheduler, **values))
+
+
+def test_leadership_is_exclusive_on_this_database(app: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from scheduler.leader import leadership_for
+
+    config = app.config["PANOLED"]
+    first, second = (leadership_for(config.database_url, config.data_dir) for _ in range(2))
+    try:
+        assert first.try_acquire() and first.still_held()
+        assert not second.try_acquire() and not second.still_held()
+        first.release()
+        assert second.try_acquire() and second.still_held()
+    finally:
+        first.release()
+        second.release()
+
+
+def test_window_moves_in_whole_steps(app: Flask) -> None:
+    settings = app.config["PANOLED"].scheduler
+    a = window_for(datetime(2024, 6, 5, 1, 0, tzinfo=UTC), settings)
+    b = window_for(datetime(2024, 6, 5, 5, 59, tzinfo=UTC), settings)
+    c = window_for(datetime(2024, 6, 5, 6, 0, tzinfo=UTC), settings)
+    assert a == b != c and a[0] == datetime(2024, 6, 5, 0, 0, tzinfo=UTC)
+    for start, end in (a, c):
+        assert end - start == timedelta(hours=settings.lookahead_hours + settings.refresh_hours)
+    assert date(2024, 6, 5)  # noqa: the window is in UTC whatever the board's zone
