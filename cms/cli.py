@@ -448,7 +448,8 @@ def _serve(app: Flask, host: str | None, port: int | None) -> None:
 @with_appcontext
 @friendly_errors
 def demo_command(ctx: click.Context, host: str | None, port: int | None, no_serve: bool) -> None:
-    """Set up a demo: init, import the 2024 plan, an admin with a fresh password, then serve."""
+    """Set up a demo: init, the 2024 plan, simulated boards with a schedule, an admin with a fresh
+    password; then serve the web app with the scheduler and the derivative workers."""
     from cms.extensions import db
     from cms.services.accounts import NewAccount, create_user, find_user, generate_password, set_password
     from cms.services.audit import Actor
@@ -465,6 +466,12 @@ def demo_command(ctx: click.Context, host: str | None, port: int | None, no_serv
         admin.active = True
     db.session.commit()
     settings = _settings()
+    from datetime import datetime
+
+    from cms.services.demo import seed_demo
+
+    if seed_demo(settings, datetime.now(settings.tz).date()):
+        click.echo("demo: 6 simulated boards, 4 campaign banners, their playlists and rules from today")
     click.echo("")
     click.echo(f"  Sign in at http://{host or settings.web.host}:{port or settings.web.port}/login")
     click.echo(f"  e-mail:   {DEMO_ADMIN}")
@@ -475,7 +482,11 @@ def demo_command(ctx: click.Context, host: str | None, port: int | None, no_serv
 
         from cms.services.derivatives import queue_missing, start_workers
 
+        from scheduler.service import SchedulerService
+
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         queue_missing(settings)
         start_workers(app, settings.media.workers, threading.Event())
+        scheduler = SchedulerService(app, name="demo")
+        threading.Thread(target=scheduler.run, name="scheduler", daemon=True).start()
         _serve(app, host, port)

@@ -64,6 +64,14 @@ SEGMENT_LABELS = {
     "idle": _l("Nothing scheduled"),
 }
 
+PUSH_RESULT_LABELS = {
+    "ok": _l("delivered"),
+    "stale": _l("board has a newer one"),
+    "retry": _l("unreachable"),
+    "timeout": _l("no answer in time"),
+    "rejected": _l("refused"),
+}
+
 ACTION_LABELS = {
     "media.upload": _l("Uploaded"),
     "media.banner": _l("Banner created"),
@@ -122,6 +130,10 @@ def media_action_label(code: str) -> str:
 
 def action_label(code: str) -> str:
     return str(ACTION_LABELS.get(code, code))
+
+
+def push_result_label(code: str) -> str:
+    return str(PUSH_RESULT_LABELS.get(code, code))
 
 
 def segment_label(code: str) -> str:

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from cms.access import is_api_request, user_has_role
 from cms.errors import PanoledError
 from cms.labels import (
-    action_label, channel_label, segment_label, field_label, media_action_label, media_kind_label, media_status_label, role_label, status_label,
+    action_label, channel_label, push_result_label, segment_label, field_label, media_action_label, media_kind_label, media_status_label, role_label, status_label,
 )
 
 T = TypeVar("T")
@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
     from cms.branding import bp as branding_bp
     from cms.campaigns.api import bp as campaigns_api
     from cms.campaigns.playlists_api import bp as playlists_api
+    from cms.campaigns.playlist_views import bp as playlists_bp
     from cms.campaigns.views import bp as campaigns_bp
     from cms.extensions import csrf
     from cms.plans.api import bp as plans_api
@@ -38,9 +39,10 @@ def init_app(app: Flask) -> None:
     from cms.screens.api import bp as screens_api
     from cms.screens.calendar_views import bp as calendar_bp
     from cms.screens.rules_api import bp as rules_api
+    from cms.screens.rule_views import bp as rules_bp
     from cms.screens.views import bp as screens_bp
 
-    for blueprint in (auth_bp, branding_bp, campaigns_bp, plans_bp, assets_bp, screens_bp, calendar_bp, account_bp, admin_bp, openapi_bp):
+    for blueprint in (auth_bp, branding_bp, campaigns_bp, plans_bp, assets_bp, playlists_bp, screens_bp, rules_bp, calendar_bp, account_bp, admin_bp, openapi_bp):
         app.register_blueprint(blueprint)
     for blueprint in (campaigns_api, plans_api, media_api, playlists_api, rules_api, screens_api, users_api):
         csrf.exempt(blueprint)  # bearer tokens only, never the session cookie: see cms.access
@@ -57,7 +59,7 @@ def init_app(app: Flask) -> None:
         has_role=user_has_role, org=lambda: app.config["PANOLED"].organisation,
         status_label=status_label, channel_label=channel_label, role_label=role_label,
         media_status_label=media_status_label, media_kind_label=media_kind_label, media_action_label=media_action_label,
-        segment_label=segment_label,
+        segment_label=segment_label, push_result_label=push_result_label,
     )
     app.jinja_env.filters.update(local_date=_local_date, local_datetime=_local_datetime, decimal=format_decimal,
                                  field_label=field_label, field_value=_field_value, action_label=action_label)
@@ -115,7 +117,10 @@ def _local_date(value: date | None) -> str:
     return format_date(value, "dd/MM/yyyy") if value else "—"
 
 
-def _local_datetime(value: datetime | None) -> str:
+def _local_datetime(value: datetime | str | None) -> str:
+    """A moment in the configured zone; ISO text (as API answers carry it) is read first."""
+    if isinstance(value, str) and value:
+        value = datetime.fromisoformat(value)
     return format_datetime(value, "dd/MM/yyyy HH:mm") if value else "—"
 
 

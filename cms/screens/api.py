@@ -64,3 +64,29 @@ def screen_timeline(screen_id: int) -> dict[str, Any]:
     start = parse_instant(request.args.get("from", ""), screen.timezone)
     end = parse_instant(request.args.get("to", ""), screen.timezone)
     return describe_timeline(timeline_for(screen, start, end), screen.timezone)
+
+
+@bp.put("/screens/<int:screen_id>/fallback")
+@roles_required("editor")
+def screen_set_fallback(screen_id: int) -> dict[str, Any]:
+    from cms.services.screens import set_fallback
+
+    screen = get_screen(screen_id)
+    body = json_body()
+    if "playlist_id" not in body:
+        raise ValidationFailed("Give playlist_id (null for none).", code="field_required", key="playlist_id")
+    value = body["playlist_id"]
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValidationFailed("playlist_id must be a whole number or null.", code="field_invalid", key="playlist_id")
+    set_fallback(screen, value, actor())
+    db.session.commit()
+    return describe_screen(screen)
+
+
+@bp.get("/screens/status")
+@signed_in
+def screen_status() -> dict[str, Any]:
+    """Every board: its newest manifest, what it acknowledged, its last push, what it shows now."""
+    from cms.services.manifests import on_air
+
+    return {"boards": on_air()}

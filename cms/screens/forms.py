@@ -28,3 +28,7 @@ class ScreenForm(Form):
 
 class RotateForm(Form):
     pass
+
+
+class FallbackForm(Form):
+    playlist_id = SelectField(_l("Fallback playlist"), coerce=int)

@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from cms.access import roles_required, signed_in
-from cms.screens.forms import RotateForm, ScreenForm
+from cms.screens.forms import FallbackForm, RotateForm, ScreenForm
 from cms.services.audit import Actor
-from cms.services.screens import ScreenInput, create_screen, get_screen, list_screens, parse_hours, rotate_secret
+from cms.services.manifests import latest_manifest, on_air, push_history
+from cms.services.playlists import list_playlists
+from cms.services.screens import (ScreenInput, create_screen, get_screen, list_screens, parse_hours, rotate_secret,
+                                  set_fallback)
 from cms.services.timelines import describe_timeline, timeline_for
 from cms.web import commit_or_flash
 from display_adapters.options import KINDS
@@ -67,13 +72,58 @@ def detail(screen_id: int) -> str:
     return _detail(screen_id)
 
 
-def _detail(screen_id: int, new_secret: str | None = None) -> str:
+def _detail(screen_id: int, new_secret: str | None = None, fallback_form: FallbackForm | None = None) -> str:
     screen = get_screen(screen_id)
     zone = ZoneInfo(screen.timezone)
     start = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     timeline = describe_timeline(timeline_for(screen, start, start + timedelta(days=1)), screen.timezone)
-    return render_template("screens/detail.html", screen=screen, timeline=timeline, rotate_form=RotateForm(),
-                           new_secret=new_secret, kind=KINDS.get(screen.adapter_kind))
+    if fallback_form is None:
+        fallback_form = _fallback_form(screen.fallback_playlist_id or 0)
+    status = next((row for row in on_air() if row["screen_id"] == screen.id), None)
+    manifest = latest_manifest(screen.id)
+    return render_template("screens/detail.html", screen=screen, today=_by_rule(timeline), rotate_form=RotateForm(),
+                           new_secret=new_secret, kind=KINDS.get(screen.adapter_kind), fallback_form=fallback_form,
+                           status=status, manifest=manifest, pushes=push_history(screen.id, 10))
+
+
+def _by_rule(timeline: dict[str, Any]) -> list[dict[str, Any]]:
+    """Today's segments summed per rule (or per kind without one), in order of first appearance."""
+    rows: dict[tuple[str, int | None], dict[str, Any]] = {}
+    for segment in timeline["segments"]:
+        row = rows.setdefault((segment["kind"], segment["rule_id"]), {
+            "kind": segment["kind"], "rule_id": segment["rule_id"], "first": segment["start"], "seconds": 0, "plays": 0})
+        row["last"] = segment["end"]
+        row["seconds"] += int((datetime.fromisoformat(segment["end"]) - datetime.fromisoformat(segment["start"])).total_seconds())
+        row["plays"] += sum(1 for play in segment["plays"] if not play["truncated"])
+    return list(rows.values())
+
+
+def _fallback_form(selected: int | None = None) -> FallbackForm:
+    form = FallbackForm() if selected is None else FallbackForm(playlist_id=selected)
+    form.playlist_id.choices = [(0, _("None: the board shows nothing"))] + [
+        (p.id, f"{p.campaign.number or '—'} · {p.name}" + ("" if p.status == "published" else f" ({_('draft')})"))
+        for p in list_playlists()]
+    return form
+
+
+@bp.route("/<int:screen_id>/fallback", methods=["POST"])
+@roles_required("editor")
+def fallback(screen_id: int) -> str | Response:
+    screen = get_screen(screen_id)
+    form = _fallback_form()
+    if not form.validate_on_submit():
+        return _detail(screen_id, fallback_form=form)
+    ok, _result = commit_or_flash(lambda: set_fallback(screen, form.playlist_id.data or None, Actor.of(current_user)))
+    if not ok:
+        return _detail(screen_id, fallback_form=form)
+    flash(_("The board's fallback playlist is saved."), "success")
+    return redirect(url_for("screens.detail", screen_id=screen.id))
+
+
+@bp.route("/on-air")
+@signed_in
+def on_air_page() -> str:
+    return render_template("screens/on_air.html", rows=on_air())
 
 
 @bp.route("/<int:screen_id>/secret", methods=["POST"])

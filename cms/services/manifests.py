@@ -16,7 +16,7 @@ import time as clock
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, case, delete, func, select, tuple_, update
 from sqlalchemy.orm import selectinload
@@ -49,6 +49,23 @@ def profile_key(screen: Screen) -> str:
     return f"{screen.width}x{screen.height}"
 
 
+class AssetFacts(NamedTuple):
+    """What a manifest says of an asset."""
+
+    campaign_id: int
+    kind: str
+    display_name: str
+
+
+class Rendition(NamedTuple):
+    """A done rendition of an asset for one board size."""
+
+    id: int
+    generation: int
+    storage_key: str | None
+    notes: dict[str, Any]
+
+
 @dataclass
 class Snapshot:
     """Everything manifests are made from, read in a handful of queries."""
@@ -57,13 +74,18 @@ class Snapshot:
     rules: list[Rule]
     rule_marks: dict[int, str]
     fallbacks: dict[int, PlanPlaylist | None]
-    assets: dict[int, MediaAsset]
-    renditions: dict[tuple[int, str], MediaDerivative]
+    assets: dict[int, AssetFacts]
+    renditions: dict[tuple[int, str], Rendition]
+    fallback_marks: dict[int, str] = field(default_factory=dict)
     by_board: dict[int, list[Rule]] = field(default_factory=dict)
     by_group: dict[str, list[Rule]] = field(default_factory=dict)
+    # Worked out once per snapshot, not once per board: a reconcile fingerprints every board.
+    _rule_assets: dict[int, frozenset[int]] = field(default_factory=dict)
+    _media_marks: dict[tuple[int, str], tuple[int, str, str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for rule in self.rules:
+            self._rule_assets[rule.rule_id] = frozenset(i.asset_id for i in rule.playlist.items)
             for board_id in rule.board_ids:
                 self.by_board.setdefault(board_id, []).append(rule)
             for group in rule.groups:
@@ -78,23 +100,31 @@ class Snapshot:
         """Changes exactly when the manifest could: any input of the board's timeline or media."""
         fallback = self.fallbacks.get(screen.id)
         rules = self.rules_of(screen)
-        asset_ids = sorted({i.asset_id for r in rules for i in r.playlist.items}
-                           | {i.asset_id for i in (fallback.items if fallback else ())})
+        asset_ids = set().union(*(self._rule_assets[r.rule_id] for r in rules))
+        asset_ids.update(i.asset_id for i in (fallback.items if fallback else ()))
         key = profile_key(screen)
-        media = [(a, self.assets[a].kind, self.assets[a].display_name, _rendition_mark(self.renditions.get((a, key))))
-                 for a in asset_ids]
+        media = [self._media_mark(a, key) for a in sorted(asset_ids)]
         parts = [
             SCHEMA, window[0].isoformat(), window[1].isoformat(), screen.id, screen.code, screen.width, screen.height,
-            screen.timezone, str(screen.opens_at), str(screen.closes_at), screen.group_name, repr(fallback),
+            screen.timezone, str(screen.opens_at), str(screen.closes_at), screen.group_name,
+            self.fallback_marks.get(screen.id, repr(None)),
             [self.rule_marks[r.rule_id] for r in rules], media,
         ]
         return hashlib.sha256(json.dumps(parts, default=str).encode("utf-8")).hexdigest()
 
+    def _media_mark(self, asset_id: int, key: str) -> tuple[int, str, str, str]:
+        mark = self._media_marks.get((asset_id, key))
+        if mark is None:
+            asset = self.assets[asset_id]
+            mark = self._media_marks[(asset_id, key)] = (
+                asset_id, asset.kind, asset.display_name, _rendition_mark(self.renditions.get((asset_id, key))))
+        return mark
 
-def _rendition_mark(derivative: MediaDerivative | None) -> str:
-    if derivative is None:
+
+def _rendition_mark(rendition: Rendition | None) -> str:
+    if rendition is None:
         return "-"
-    return f"{derivative.id}.{derivative.generation}.{derivative.storage_key}"
+    return f"{rendition.id}.{rendition.generation}.{rendition.storage_key}"
 
 
 def load_snapshot() -> Snapshot:
@@ -106,20 +136,33 @@ def load_snapshot() -> Snapshot:
         .options(selectinload(ScheduleRule.playlist).selectinload(Playlist.items).selectinload(PlaylistItem.asset),
                  selectinload(ScheduleRule.playlist).selectinload(Playlist.campaign)))
     rules = [rule for rule in map(resolver_rule, rows) if rule is not None]
-    fallbacks = {s.id: resolver_playlist(s.fallback_playlist) for s in screens if s.fallback_playlist_id}
+    # Many boards share a few fallback playlists: each is converted and written out once.
+    converted: dict[int, tuple[PlanPlaylist | None, str]] = {}
+    for screen in screens:
+        if screen.fallback_playlist_id and screen.fallback_playlist_id not in converted:
+            playlist = resolver_playlist(screen.fallback_playlist)
+            converted[screen.fallback_playlist_id] = (playlist, repr(playlist))
+    fallbacks = {s.id: converted[s.fallback_playlist_id][0] for s in screens if s.fallback_playlist_id}
+    fallback_marks = {s.id: converted[s.fallback_playlist_id][1] for s in screens if s.fallback_playlist_id}
     asset_ids = {i.asset_id for r in rules for i in r.playlist.items}
     asset_ids |= {i.asset_id for p in fallbacks.values() if p for i in p.items}
-    assets: dict[int, MediaAsset] = {}
-    renditions: dict[tuple[int, str], MediaDerivative] = {}
+    assets: dict[int, AssetFacts] = {}
+    renditions: dict[tuple[int, str], Rendition] = {}
     if asset_ids:
-        assets = {a.id: a for a in db.session.scalars(select(MediaAsset).where(MediaAsset.id.in_(asset_ids)))}
+        # Plain rows, not ORM objects: only a few columns are needed, for every asset.
+        assets = {row.id: AssetFacts(row.campaign_id, row.kind, row.display_name) for row in db.session.execute(
+            select(MediaAsset.id, MediaAsset.campaign_id, MediaAsset.kind, MediaAsset.display_name)
+            .where(MediaAsset.id.in_(asset_ids)))}
         keys = {profile_key(s) for s in screens}
-        for derivative in db.session.scalars(select(MediaDerivative).where(
-                MediaDerivative.asset_id.in_(asset_ids), MediaDerivative.kind == "rendition",
-                MediaDerivative.state == "done", MediaDerivative.profile_key.in_(keys))):
-            renditions[(derivative.asset_id, derivative.profile_key)] = derivative
+        for row in db.session.execute(
+                select(MediaDerivative.id, MediaDerivative.asset_id, MediaDerivative.profile_key,
+                       MediaDerivative.generation, MediaDerivative.storage_key, MediaDerivative.notes)
+                .where(MediaDerivative.asset_id.in_(asset_ids), MediaDerivative.kind == "rendition",
+                       MediaDerivative.state == "done", MediaDerivative.profile_key.in_(keys))):
+            renditions[(row.asset_id, row.profile_key)] = Rendition(row.id, row.generation, row.storage_key,
+                                                                    row.notes)
     marks = {r.rule_id: repr(r) for r in rules}
-    return Snapshot(screens, rules, marks, fallbacks, assets, renditions)
+    return Snapshot(screens, rules, marks, fallbacks, assets, renditions, fallback_marks)
 
 
 def _iso(moment: datetime) -> str:
@@ -392,3 +435,62 @@ def describe_state(state: BoardState) -> dict[str, Any]:
 def push_history(screen_id: int, limit: int = 50) -> list[PushAttempt]:
     return list(db.session.scalars(select(PushAttempt).where(PushAttempt.screen_id == screen_id)
                                    .order_by(PushAttempt.id.desc()).limit(limit)))
+
+
+def now_playing(body: dict[str, Any] | None, now: datetime) -> dict[str, Any] | None:
+    """What a manifest has its board show at `now`: the segment and the item, or None when dark."""
+    if not body:
+        return None
+    for segment in body.get("segments", ()):
+        start, end = datetime.fromisoformat(segment["start"]), datetime.fromisoformat(segment["end"])
+        if not start <= now < end:
+            continue
+        found = {"kind": segment["kind"], "rule_id": segment["rule_id"], "playlist_id": segment["playlist_id"],
+                 "asset_id": None, "campaign_id": None, "name": "", "segment_end": end}
+        playlist = next((p for p in body.get("playlists", ()) if p["playlist_id"] == segment["playlist_id"]), None)
+        if playlist and playlist["items"]:
+            items = playlist["items"]
+            offset = (now - start).total_seconds() % sum(i["duration"] for i in items)
+            index = segment["first_item"] or 0
+            while offset >= items[index]["duration"]:
+                offset -= items[index]["duration"]
+                index = (index + 1) % len(items)
+            item = items[index]
+            names = {m["asset_id"]: m["name"] for m in body.get("media", ())}
+            found.update(asset_id=item["asset_id"], campaign_id=item["campaign_id"], name=names.get(item["asset_id"], ""))
+        return found
+    return None
+
+
+def latest_bodies(screen_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    ids = list(screen_ids)
+    if not ids:
+        return {}
+    sub = (select(Manifest.screen_id, func.max(Manifest.version).label("version"))
+           .where(Manifest.screen_id.in_(ids)).group_by(Manifest.screen_id).subquery())
+    rows = db.session.execute(select(Manifest.screen_id, Manifest.body).join(
+        sub, and_(Manifest.screen_id == sub.c.screen_id, Manifest.version == sub.c.version)))
+    return {screen_id: body for screen_id, body in rows}
+
+
+def on_air(now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every board as the "on air now" list shows it: delivery state and what its manifest has it show."""
+    from cms.models import Campaign
+
+    now = now or datetime.now(UTC)
+    states = board_states()
+    bodies = latest_bodies(s.screen.id for s in states)
+    rows = []
+    for state in states:
+        row = describe_state(state)
+        playing = now_playing(bodies.get(state.screen.id), now)
+        if playing is not None:
+            playing = {k: v for k, v in playing.items() if k != "segment_end"}
+        row.update(group=state.screen.group_name or None, now=playing)
+        rows.append(row)
+    titles = dict(db.session.execute(select(Campaign.id, Campaign.title).where(
+        Campaign.id.in_({r["now"]["campaign_id"] for r in rows if r["now"] and r["now"]["campaign_id"]}))).all())
+    for row in rows:
+        if row["now"] is not None:
+            row["now"]["campaign"] = titles.get(row["now"]["campaign_id"])
+    return rows

@@ -106,7 +106,7 @@ def describe_screen(screen: Screen) -> dict[str, Any]:
         "operating_hours": f"{screen.opens_at:%H:%M}-{screen.closes_at:%H:%M}", "timezone": screen.timezone,
         "adapter": screen.adapter_kind,
         "adapter_options": {k: ("••••" if k in SECRET_OPTIONS else v) for k, v in (screen.adapter_options or {}).items()},
-        "active": screen.active,
+        "fallback_playlist_id": screen.fallback_playlist_id, "active": screen.active,
     }
 
 
@@ -148,3 +148,15 @@ def _apply(screen: Screen, data: ScreenInput) -> None:
 
 
 ADAPTER_KINDS = tuple(KINDS)
+
+
+def set_fallback(screen: Screen, playlist_id: int | None, actor: Actor) -> None:
+    """The playlist the board shows when no rule has anything for it (None: nothing)."""
+    from cms.services.playlists import get_playlist
+
+    if playlist_id is not None:
+        get_playlist(playlist_id)
+    if screen.fallback_playlist_id == playlist_id:
+        return
+    record(actor, "screen.fallback", "screen", screen.id, before=screen.fallback_playlist_id, after=playlist_id)
+    screen.fallback_playlist_id = playlist_id

@@ -65,6 +65,16 @@ def test_demo_prepares_a_plan_and_prints_a_fresh_admin_password_each_time(runner
     passwords = [line.split()[1] for out in (first.output, second.output) for line in out.splitlines() if "password:" in line]
     assert len(passwords) == 2 and passwords[0] != passwords[1] and len(passwords[0]) >= 12
     assert "16 campaigns were created" in first.output and "16 unchanged" in second.output
+    assert "6 simulated boards" in first.output and "simulated boards" not in second.output  # seeded once
+
+
+def test_the_demo_schedule_reaches_every_board_through_the_scheduler(runner) -> None:
+    invoke(runner, "demo", "--no-serve")
+    pushed = invoke(runner, "scheduler", "run", "--once")
+    assert pushed.output.strip() == "6 new manifest(s), 6 push(es)"
+    status = json.loads(invoke(runner, "scheduler", "status", "--json").output)["boards"]
+    assert len(status) == 6 and all(b["in_sync"] and b["last_result"] == "ok" for b in status)
+    assert invoke(runner, "scheduler", "run", "--once").output.strip() == "0 new manifest(s), 0 push(es)"
 
 
 def test_the_installed_command_inits_idempotently_with_env_configuration(tmp_path: Path) -> None:
@@ -80,7 +90,8 @@ def test_the_installed_command_inits_idempotently_with_env_configuration(tmp_pat
 
 def test_every_command_has_help(runner) -> None:
     commands = [["init"], ["user", "add"], ["user", "list"], ["token", "create"], ["plan", "import"],
-                ["campaign", "list"], ["run"], ["demo"]]
+                ["campaign", "list"], ["run"], ["demo"], ["scheduler", "run"], ["scheduler", "status"],
+                ["screen", "add"], ["screen", "list"], ["timeline"], ["media", "add"], ["media", "work"]]
     for command in commands:
         result = runner.invoke(main, [*command, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, command
