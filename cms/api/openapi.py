@@ -37,6 +37,7 @@ def _op(summary: str, ok: dict[str, Any], *, status: str = "200", body: dict[str
 
 ID = [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 PLAYLIST_ID = [{"name": "playlist_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+PLAYLIST_ITEM_ID = PLAYLIST_ID + [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 SCREEN_ID = [{"name": "screen_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 MEDIA_ID = [{"name": "asset_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
@@ -158,9 +159,14 @@ DOCUMENT: dict[str, Any] = {
             _json(_ref("Playlist"), "Created"), status="201", params=PLAYLIST_ID, roles="editor, admin",
             body={"application/json": {"schema": {"type": "object", "required": ["asset_id"], "properties": {
                 "asset_id": {"type": "integer"}, "duration": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 3600}}}}})},
-        "/api/v1/playlists/{playlist_id}/items/{item_id}": {"delete": _op(
-            "Remove an item", _json(_ref("Playlist")), roles="editor, admin",
-            params=PLAYLIST_ID + [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+        "/api/v1/playlists/{playlist_id}/items/{item_id}": {
+            "delete": _op("Remove an item", _json(_ref("Playlist")), roles="editor, admin", params=PLAYLIST_ITEM_ID),
+            "patch": _op("Change an item's duration (null: its own length, or 10 s for pictures) or move it up or down",
+                         _json(_ref("Playlist")), roles="editor, admin", params=PLAYLIST_ITEM_ID,
+                         body={"application/json": {"schema": {"type": "object", "properties": {
+                             "duration": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 3600},
+                             "move": {"enum": ["up", "down"]}}}}}),
+        },
         "/api/v1/playlists/{playlist_id}/publish": {"post": _op(
             "Publish: refused unless every item is approved", _json(_ref("Playlist")), params=PLAYLIST_ID, roles="editor, admin")},
         "/api/v1/rules": {
@@ -177,6 +183,9 @@ DOCUMENT: dict[str, Any] = {
                                 "share_of_voice": {"type": ["number", "null"]}, "interrupt": {"type": "boolean"},
                                 "note": {"type": "string"}}}}}),
         },
+        "/api/v1/rules/{rule_id}": {"delete": _op(
+            "Delete a schedule rule (the audit log keeps what it was)", {"description": "Deleted"}, status="204",
+            roles="editor, admin", params=[{"name": "rule_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
         "/api/v1/rules/{rule_id}/approve": {"post": _op(
             "Approve an interrupt rule (not one's own)", _json(_ref("Rule")), roles="approver, admin",
             params=[{"name": "rule_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},

@@ -7,6 +7,7 @@ from flask import request
 
 from cms.access import roles_required, signed_in
 from cms.api import actor, api_blueprint, json_body, number_field, text_field
+from cms.errors import ValidationFailed
 from cms.extensions import db
 from cms.services import playlists as service
 
@@ -52,6 +53,24 @@ def playlist_add_item(playlist_id: int) -> tuple[dict[str, Any], int]:
 def playlist_remove_item(playlist_id: int, item_id: int) -> dict[str, Any]:
     playlist = service.get_playlist(playlist_id)
     service.remove_item(playlist, item_id, actor())
+    db.session.commit()
+    return service.describe_playlist(playlist)
+
+
+@bp.patch("/playlists/<int:playlist_id>/items/<int:item_id>")
+@roles_required("editor")
+def playlist_change_item(playlist_id: int, item_id: int) -> dict[str, Any]:
+    """`duration` (seconds; null: the item's own length) and/or `move`: "up" or "down"."""
+    body = json_body()
+    playlist = service.get_playlist(playlist_id)
+    if "duration" in body:
+        duration = number_field(body, "duration")
+        service.set_duration(playlist, item_id, float(duration) if duration is not None else None, actor())
+    move = body.get("move")
+    if move is not None:
+        if move not in ("up", "down"):
+            raise ValidationFailed("move must be \"up\" or \"down\".", code="field_invalid", key="move")
+        service.move_item(playlist, item_id, -1 if move == "up" else 1, actor())
     db.session.commit()
     return service.describe_playlist(playlist)
 

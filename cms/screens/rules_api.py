@@ -8,7 +8,9 @@ from cms.access import roles_required, signed_in
 from cms.api import actor, api_blueprint, json_body, number_field, text_field
 from cms.errors import ValidationFailed
 from cms.extensions import db
-from cms.services.rules import RuleInput, approve_interrupt, create_rule, describe_rule, get_rule, list_rules
+from cms.services.rules import (
+    RuleInput, approve_interrupt, create_rule, delete_rule, describe_rule, get_rule, list_rules,
+)
 
 bp = api_blueprint("rules_api", __name__)
 
@@ -72,3 +74,11 @@ def rule_approve(rule_id: int) -> dict[str, Any]:
     approve_interrupt(rule, actor())
     db.session.commit()
     return describe_rule(rule)
+
+
+@bp.delete("/rules/<int:rule_id>")
+@roles_required("editor")
+def rule_delete(rule_id: int) -> tuple[str, int]:
+    delete_rule(get_rule(rule_id), actor())
+    db.session.commit()
+    return "", 204

@@ -61,9 +61,7 @@ def add_item(playlist: Playlist, asset_id: int, actor: Actor, duration: float | 
 
 
 def remove_item(playlist: Playlist, item_id: int, actor: Actor) -> None:
-    item = next((i for i in playlist.items if i.id == item_id), None)
-    if item is None:
-        raise NotFound("No item %(id)s in this playlist.", code="playlist_item_not_found", id=item_id)
+    item = _item(playlist, item_id)
     playlist.items.remove(item)
     for position, remaining in enumerate(playlist.items):
         remaining.position = position
@@ -77,7 +75,7 @@ def publish(playlist: Playlist, actor: Actor) -> None:
         raise ApprovalNotAllowed("Your role cannot publish playlists.", code="playlist_forbidden")
     if not playlist.items:
         raise ValidationFailed("An empty playlist cannot be published.", code="playlist_empty")
-    waiting = [item.asset.display_name for item in playlist.items if item.asset.status != "approved"]
+    waiting = [item.asset.display_name for item in unapproved_items(playlist)]
     if waiting:
         raise ApprovalNotAllowed("Not approved yet: %(names)s. Only approved media can be published.",
                                  code="playlist_not_approved", names=", ".join(waiting))
@@ -85,12 +83,48 @@ def publish(playlist: Playlist, actor: Actor) -> None:
     record(actor, "playlist.publish", "playlist", playlist.id, items=[i.asset_id for i in playlist.items])
 
 
+def move_item(playlist: Playlist, item_id: int, step: int, actor: Actor) -> bool:
+    """Move an item `step` places later (negative: earlier); False when it is already at that end."""
+    item = _item(playlist, item_id)
+    old = playlist.items.index(item)
+    new = min(max(old + step, 0), len(playlist.items) - 1)
+    if new == old:
+        return False
+    order = list(playlist.items)
+    order.insert(new, order.pop(old))
+    for position, each in enumerate(order):
+        each.position = position
+    playlist.items.sort(key=lambda i: i.position)  # the collection's order, as it loads next time
+    record(actor, "playlist.move", "playlist", playlist.id, asset_id=item.asset_id, before=old, after=new)
+    _back_to_draft(playlist, actor)
+    return True
+
+
+def set_duration(playlist: Playlist, item_id: int, duration: float | None, actor: Actor) -> bool:
+    """Set how long an item stays on screen; None goes back to its own length (or 10 s for pictures).
+    False when nothing changed."""
+    item = _item(playlist, item_id)
+    if duration is not None and not (0 < duration <= MAX_ITEM_SECONDS):
+        raise ValidationFailed("An item lasts more than 0 and at most 3600 seconds.", code="playlist_duration_invalid")
+    if item.duration == duration:
+        return False
+    before, item.duration = item.duration, duration
+    record(actor, "playlist.duration", "playlist", playlist.id, asset_id=item.asset_id, before=before, after=duration)
+    _back_to_draft(playlist, actor)
+    return True
+
+
+def unapproved_items(playlist: Playlist) -> list[PlaylistItem]:
+    """The items that keep the playlist from being published."""
+    return [item for item in playlist.items if item.asset.status != "approved"]
+
+
 def loop_seconds(playlist: Playlist) -> float:
     return sum(item.seconds for item in playlist.items)
 
 
 def publishable(playlist: Playlist) -> bool:
-    return bool(playlist.items) and all(item.asset.status == "approved" for item in playlist.items)
+    return bool(playlist.items) and not unapproved_items(playlist)
 
 
 def describe_playlist(playlist: Playlist) -> dict[str, Any]:
@@ -102,6 +136,13 @@ def describe_playlist(playlist: Playlist) -> dict[str, Any]:
                    "kind": i.asset.kind, "asset_status": i.asset.status, "duration": i.duration,
                    "seconds": round(i.seconds, 3)} for i in playlist.items],
     }
+
+
+def _item(playlist: Playlist, item_id: int) -> PlaylistItem:
+    item = next((i for i in playlist.items if i.id == item_id), None)
+    if item is None:
+        raise NotFound("No item %(id)s in this playlist.", code="playlist_item_not_found", id=item_id)
+    return item
 
 
 def _back_to_draft(playlist: Playlist, actor: Actor) -> None:
