@@ -53,6 +53,7 @@ class SchedulerService:
         self.stopping = threading.Event()
         self.leading = threading.Event()
         self._lost = threading.Event()
+        self.terms = 0  # how many times this process has become the leader
         self._busy: set[int] = set()
         self._busy_lock = threading.Lock()
         self._boundaries: dict[int, list[int]] = {}
@@ -78,6 +79,7 @@ class SchedulerService:
 
     def _lead(self) -> None:
         log.info("scheduler %s: leading", self.name)
+        self.terms += 1
         self.leading.set()
         self._pool = ThreadPoolExecutor(self.settings.push_workers, thread_name_prefix="push")
         self._jobs = BackgroundScheduler(timezone=UTC)

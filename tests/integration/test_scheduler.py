@@ -184,3 +184,50 @@ def test_window_moves_in_whole_steps(app: Flask) -> None:
     for start, end in (a, c):
         assert end - start == timedelta(hours=settings.lookahead_hours + settings.refresh_hours)
     assert date(2024, 6, 5)  # noqa: the window is in UTC whatever the board's zone
+
+
+def test_old_manifests_are_removed_but_each_boards_newest_stays(client, app: Flask, accounts: Accounts, imported_plan: Any) -> None:
+    editor, approver, operator = accounts.token("editor"), accounts.token("approver"), accounts.token("operator")
+    quiet = simulator_board(client, operator, "VT-QUIET", group="Elsewhere")
+    busy = simulator_board(client, operator, "VT-BUSY")
+    playlist = published_playlist(client, app, editor, approver)
+    config = app.config["PANOLED"]
+    long_ago = NOW - timedelta(days=config.scheduler.keep_manifest_days + 5)
+    with app.app_context():
+        assert reconcile(config, long_ago).new_versions == {quiet: 1, busy: 1}
+    client.post("/api/v1/rules", headers=editor, json={"playlist_id": playlist, "board_ids": [busy]})
+    with app.app_context():
+        assert reconcile(config, NOW).new_versions == {quiet: 2, busy: 2}  # a new window for both, a new rule for one
+        kept = sorted((m.screen_id, m.version) for m in db.session.scalars(select(Manifest)))
+    assert kept == [(quiet, 2), (busy, 2)]
+
+
+@pytest.mark.skipif("postgresql" not in __import__("os").environ.get("PANOLED_DATABASE__URL", ""),
+                    reason="the advisory lock is PostgreSQL's; SQLite's file lock cannot be taken away")
+def test_a_leader_whose_database_session_is_cut_stops_leading_and_stands_by_again(app: Flask) -> None:
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from scheduler.leader import LOCK_KEY
+
+    service = SchedulerService(app, name="cut")
+    runner = threading.Thread(target=service.run, daemon=True)
+    runner.start()
+    try:
+        assert service.leading.wait(30)
+        with app.app_context():
+            cut = db.session.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND objid = CAST(:low AS oid)"), {"low": LOCK_KEY & 0xFFFFFFFF}).scalars().all()
+            db.session.commit()
+        assert cut == [True] and service.terms == 1
+        deadline = time.monotonic() + 30
+        while service.terms < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # It noticed, stopped its jobs, stood by, and (nobody else leading) took a new lock.
+        assert service.terms == 2 and service.leading.is_set()
+    finally:
+        service.stop()
+        runner.join(timeout=30)
