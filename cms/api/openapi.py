@@ -207,6 +207,13 @@ DOCUMENT: dict[str, Any] = {
         "/api/v1/screens/{screen_id}/secret": {"post": _op(
             "Make a new secret for the board (the old one stops working)", _json({"type": "object", "properties": {
                 "id": {"type": "integer"}, "secret": {"type": "string"}}}), params=SCREEN_ID, roles="operator, admin")},
+        "/api/v1/screens/{screen_id}/fallback": {"put": _op(
+            "Set the playlist the board shows when no rule has anything for it (null: none)", _json(_ref("Screen")),
+            params=SCREEN_ID, roles="editor, admin", body={"application/json": {"schema": {
+                "type": "object", "required": ["playlist_id"], "properties": {"playlist_id": {"type": ["integer", "null"]}}}}})},
+        "/api/v1/screens/status": {"get": _op(
+            "On air now: every board's newest manifest version, what it acknowledged, its last push and what it shows",
+            _json({"type": "object", "properties": {"boards": {"type": "array", "items": _ref("BoardStatus")}}}))},
         "/api/v1/screens/{screen_id}/timeline": {"get": _op(
             "What plays when on the board, resolved", _json({"type": "object"}),
             params=SCREEN_ID + [{"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date-time"}},
@@ -222,6 +229,20 @@ DOCUMENT: dict[str, Any] = {
             "type": "object", "required": ["code", "message"],
             "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}, "Error with a stable code")},
         "schemas": {
+            "BoardStatus": {"type": "object", "properties": {
+                "screen_id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"},
+                "group": {"type": ["string", "null"]},
+                "latest_version": {"type": "integer"}, "acknowledged_version": {"type": "integer"},
+                "in_sync": {"type": "boolean"}, "failures": {"type": "integer"},
+                "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+                "last_result": {"type": "string", "description": "ok, stale, retry, timeout, rejected, or empty before any push"},
+                "last_error": {"type": "string"}, "last_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+                "last_latency_ms": {"type": ["number", "null"]},
+                "now": {"type": ["object", "null"], "properties": {
+                    "kind": {"type": "string"}, "rule_id": {"type": ["integer", "null"]},
+                    "playlist_id": {"type": ["integer", "null"]}, "asset_id": {"type": ["integer", "null"]},
+                    "campaign_id": {"type": ["integer", "null"]}, "name": {"type": "string"},
+                    "campaign": {"type": ["string", "null"]}}}}},
             "User": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "email": {"type": "string"}, "display_name": {"type": "string"},
                 "role": {"type": "string"}, "active": {"type": "boolean"}}},
