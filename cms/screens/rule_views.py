@@ -45,7 +45,7 @@ def _row(rule: ScheduleRule, today: date) -> dict[str, Any]:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required("editor")
+@roles_required("editor", "operator")  # as the API: operators may put up a warning, which still needs an approver
 def new() -> str | Response:
     form = _rule_form()
     if form.validate_on_submit():
