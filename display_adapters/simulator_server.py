@@ -28,6 +28,8 @@ MAX_BODY = 64 * 1024 * 1024
 class Faults:
     offline_until: float = 0.0
     slow_seconds: float = 0.0
+    # Set by a test: manifests wait (up to a minute) until it is released.
+    hold: threading.Event | None = None
 
 
 class Boards:
@@ -81,13 +83,15 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, {"screen": code})
         with boards.lock:
             fault = boards.fault(code)
-            offline, slow = fault.offline_until > time.monotonic(), fault.slow_seconds
+            offline, slow, hold = fault.offline_until > time.monotonic(), fault.slow_seconds, fault.hold
         if offline:  # as if the board were unplugged: the connection drops without an answer
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return None
         if slow:
             time.sleep(slow)
+        if hold is not None:
+            hold.wait(60)
         with boards.lock:
             try:
                 result = boards.board(code).offer(body)

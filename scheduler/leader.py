@@ -10,11 +10,12 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import threading
 from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
@@ -36,15 +37,21 @@ class PostgresLeadership:
         # noticed by the server (and its lock freed) within about 20 s, and a leader
         # cut off from the server finds out instead of waiting on a dead socket.
         self._engine = create_engine(url, poolclass=NullPool, connect_args={
-            "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 5, "keepalives_count": 3})
+            "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 5, "keepalives_count": 3,
+            "tcp_user_timeout": 20_000})
         self._connection: Connection | None = None
+        self._lock = threading.Lock()  # the jobs ask from several threads; a connection is not shared between them
 
     def try_acquire(self) -> bool:
+        with self._lock:
+            return self._try_acquire()
+
+    def _try_acquire(self) -> bool:
         try:
             if self._connection is None:
                 self._connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
                 for setting in ("tcp_keepalives_idle = 5", "tcp_keepalives_interval = 5", "tcp_keepalives_count = 3",
-                                "statement_timeout = '10s'"):
+                                "tcp_user_timeout = 20000", "statement_timeout = '10s'"):
                     self._connection.execute(text(f"SET {setting}"))
             got = bool(self._connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar())
         except SQLAlchemyError:
@@ -54,6 +61,10 @@ class PostgresLeadership:
 
     def still_held(self) -> bool:
         """Asks the server, on the lock's own session, whether this session holds the lock."""
+        with self._lock:
+            return self._still_held()
+
+    def _still_held(self) -> bool:
         if self._connection is None:
             return False
         try:
@@ -67,13 +78,14 @@ class PostgresLeadership:
         return bool(held)
 
     def release(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-            except SQLAlchemyError:
-                pass
-        self._drop()
-        self._engine.dispose()
+        with self._lock:
+            if self._connection is not None:
+                try:
+                    self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+                except SQLAlchemyError:
+                    pass
+            self._drop()
+            self._engine.dispose()
 
     def _drop(self) -> None:
         if self._connection is not None:
@@ -114,6 +126,11 @@ class FileLeadership:
 
 
 def leadership_for(database_url: str, data_dir: Path) -> Leadership:
+    """The lock for this database: on SQLite a file beside the database file itself, so
+    processes sharing the database share the lock whatever their data folders."""
     if database_url.startswith("postgresql"):
         return PostgresLeadership(database_url)
+    database = make_url(database_url).database
+    if database and database != ":memory:":
+        return FileLeadership(Path(database).resolve().with_name(Path(database).name + ".scheduler-lock"))
     return FileLeadership(data_dir / "scheduler.lock")

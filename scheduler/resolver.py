@@ -66,7 +66,8 @@ share-of-voice turn falling due inside an interrupt earns no credit.
 
 Conflicts (`Timeline.starved`), per rule, inside the window and operating
 hours and outside interrupts: a plays-per-hour rule whose slots were not all
-played (asked = slots × pass length, with the slot counts); a share-of-voice
+played (asked = slots × pass length, with the slot counts; a pass still
+waiting when the resolved window ends is not owed, it may play just after); a share-of-voice
 rule that was kept waiting by a better-ranked quota rule and got less than its
 credit by more than its longest item (the granularity of a turn); a fill rule
 that lost time to a better-ranked fill rule while active (asked = got + lost);
@@ -617,6 +618,12 @@ class _BoardRun:
                     next_slot = admit(at, low)
                     soonest = slots[next_slot][0] if next_slot < n_slots else _NEVER
             next_slot = admit(high - 1, low)
+        if free and free[-1][1] >= res.end:
+            # Passes still waiting when the resolved window ends are not judged here:
+            # they may play right after it (in the next window), so they are not owed.
+            for rank, (expires, counted) in pending.items():
+                if counted and expires > res.end and rules[rank].mode == "plays_per_hour":
+                    asked_plays[rank] -= 1
 
     def fill_layer(self) -> list[tuple[int, int, tuple[int, ...], int]]:
         """Stretches with a constant set of active fill rules: (start, end, ranks, top's end).

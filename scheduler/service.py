@@ -7,12 +7,16 @@ is rebuilt at each start, never pickled. Jobs:
 - `reconcile` every `reconcile_seconds` (the safety interval) and once at
   start: new manifest versions where the inputs changed;
 - `boundary`, a one-off at the next instant any board moves from one rule or
-  playlist to another, moved after every reconcile;
+  playlist to another, or the manifest window steps on, moved after every
+  reconcile; it and `reconcile` share a lock, so two never run at once;
 - `dispatch` every second: hands due pushes to a bounded pool; each push has a
   timeout, and a board that fails is retried with exponential backoff and
-  jitter while the others go on;
+  jitter while the others go on. A push that overruns its timeout (a driver
+  stuck somewhere its own timeout does not reach) is recorded as timed out and
+  its worker no longer counts, so stuck drivers cannot starve the others;
 - `leadership` every few seconds: a leader that lost its lock stops at once
-  and goes back to stand-by.
+  and goes back to stand-by. A reconcile commits only after asking the lock
+  again, and a push is recorded only while this process still leads.
 
 Misfires: the interval jobs coalesce and a run missed by more than its own
 period is skipped (the next one does the same work); the boundary job always
@@ -25,18 +29,24 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from scheduler.leader import Leadership, leadership_for
 
+if TYPE_CHECKING:
+    from cms.services.manifests import PushJob, PushOutcome
+
 log = logging.getLogger("panoled.scheduler")
 DISPATCH_SECONDS = 1.0
 LEADERSHIP_CHECK_SECONDS = 5.0
+OVERRUN_GRACE_SECONDS = 5.0  # past the push timeout before a push is given up as stuck
 
 
 def utc_now() -> datetime:
@@ -52,9 +62,10 @@ class SchedulerService:
         self.leadership = leadership or leadership_for(config.database_url, config.data_dir)
         self.stopping = threading.Event()
         self.leading = threading.Event()
-        self._lost = threading.Event()
         self.terms = 0  # how many times this process has become the leader
-        self._busy: set[int] = set()
+        self._lost = threading.Event()
+        self._reconciling = threading.Lock()
+        self._busy: dict[int, tuple[object, int, float]] = {}  # board id -> (push token, version, monotonic deadline)
         self._busy_lock = threading.Lock()
         self._boundaries: dict[int, list[int]] = {}
         self._jobs: BackgroundScheduler | None = None
@@ -77,14 +88,22 @@ class SchedulerService:
     def stop(self) -> None:
         self.stopping.set()
 
+    def _start_term(self) -> None:
+        self.terms += 1
+        with self._busy_lock:
+            self._busy.clear()
+        self._boundaries = {}
+        # Room for pushes stuck past their deadline, which no longer count against push_workers.
+        self._pool = ThreadPoolExecutor(self.settings.push_workers * 2, thread_name_prefix="push")
+        self.leading.set()
+
     def _lead(self) -> None:
         log.info("scheduler %s: leading", self.name)
-        self.terms += 1
-        self.leading.set()
-        self._pool = ThreadPoolExecutor(self.settings.push_workers, thread_name_prefix="push")
+        self._start_term()
         self._jobs = BackgroundScheduler(timezone=UTC)
         period = self.settings.reconcile_seconds
-        self._jobs.add_job(self.reconcile, "interval", seconds=period, id="reconcile", next_run_time=self.clock(),
+        # APScheduler runs on the wall clock; `self.clock` is the schedule's notion of now.
+        self._jobs.add_job(self.reconcile, "interval", seconds=period, id="reconcile", next_run_time=datetime.now(UTC),
                            coalesce=True, max_instances=1, misfire_grace_time=period)
         self._jobs.add_job(self.dispatch, "interval", seconds=DISPATCH_SECONDS, id="dispatch",
                            coalesce=True, max_instances=1, misfire_grace_time=1)
@@ -95,19 +114,22 @@ class SchedulerService:
             self.stopping.wait(0.5)
         self.leading.clear()
         self._jobs.shutdown(wait=True)
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._jobs = self._pool = None
         if self._lost.is_set():
             log.error("scheduler %s: lost the leader lock; back to stand-by", self.name)
-            self.leadership.release()
+        # Free the lock before waiting for anything, so a stand-by can take over; pushes
+        # still running finish on their own and are not recorded by this process.
+        self.leadership.release()
+        assert self._pool is not None
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._jobs = self._pool = None
 
     def run_once(self) -> tuple[int, int]:
         """One reconcile and every push then due, without APScheduler (for operators and
         tests); returns (new manifests, pushes). Refuses while another scheduler leads."""
         if not self.leadership.try_acquire():
             raise RuntimeError("another scheduler is leading; `--once` runs only when none is")
-        self.leading.set()
-        self._pool = ThreadPoolExecutor(self.settings.push_workers, thread_name_prefix="push")
+        self._start_term()
+        assert self._pool is not None
         try:
             from cms.extensions import db
             from cms.services.manifests import due_pushes, reconcile
@@ -116,7 +138,9 @@ class SchedulerService:
                 report = reconcile(self.config, self.clock())
                 jobs = due_pushes(self.clock(), set(), 1_000_000)
                 db.session.remove()
-            list(self._pool.map(self._push, jobs))
+            futures = [self._submit(job) for job in jobs]
+            for future in futures:
+                future.result()
             return len(report.new_versions), len(jobs)
         finally:
             self.leading.clear()
@@ -135,45 +159,52 @@ class SchedulerService:
         from cms.extensions import db
         from cms.services.manifests import latest_boundaries, reconcile
 
-        if not self.leading.is_set():
-            return
-        with self.app.app_context():
-            try:
-                report = reconcile(self.config, self.clock())
-                if not self._boundaries or report.new_versions:
-                    self._boundaries.update(latest_boundaries(None if not self._boundaries else report.new_versions))
-            except Exception:
-                db.session.rollback()
-                log.exception("scheduler %s: reconcile failed; the next one tries again", self.name)
-                return
-            finally:
-                db.session.remove()
-        if report.new_versions:
-            log.info("scheduler %s: %d new manifest(s) for %d board(s) checked in %.3f s", self.name,
-                     len(report.new_versions), report.boards, report.seconds)
-        self._plan_boundary()
+        if not self.leading.is_set() or not self._reconciling.acquire(blocking=False):
+            return  # not leading, or the other trigger's reconcile is running and does the same work
+        try:
+            with self.app.app_context():
+                try:
+                    report = reconcile(self.config, self.clock(), fence=self.leadership.still_held)
+                    if not self._boundaries or report.new_versions:
+                        self._boundaries.update(latest_boundaries(None if not self._boundaries else report.new_versions))
+                except Exception:
+                    db.session.rollback()
+                    log.exception("scheduler %s: reconcile failed; the next one tries again", self.name)
+                    return
+                finally:
+                    db.session.remove()
+            if report.new_versions:
+                log.info("scheduler %s: %d new manifest(s) for %d board(s) checked in %.3f s", self.name,
+                         len(report.new_versions), report.boards, report.seconds)
+            self._plan_boundary()
+        finally:
+            self._reconciling.release()
 
     def _plan_boundary(self) -> None:
-        now = self.clock().timestamp()
-        upcoming = []
+        """The next reconcile at the next schedule boundary, or when the manifest window steps on."""
+        from cms.services.manifests import window_for
+
+        now = self.clock()
+        stamp = now.timestamp()
+        upcoming = [int(window_for(now, self.settings)[0].timestamp()) + self.settings.refresh_hours * 3600]
         for marks in self._boundaries.values():
-            index = bisect.bisect_right(marks, now)
+            index = bisect.bisect_right(marks, stamp)
             if index < len(marks):
                 upcoming.append(marks[index])
         jobs = self._jobs
-        if not upcoming or jobs is None:
+        if jobs is None:
             return
-        at = max(min(upcoming), now + self.settings.boundary_min_seconds)
-        jobs.add_job(self.reconcile, "date", run_date=datetime.fromtimestamp(at, UTC), id="boundary",
+        wait = max(min(upcoming) - stamp, self.settings.boundary_min_seconds)
+        jobs.add_job(self.reconcile, "date", run_date=datetime.now(UTC) + timedelta(seconds=wait), id="boundary",
                      replace_existing=True, misfire_grace_time=None)
 
     def dispatch(self) -> None:
         from cms.extensions import db
         from cms.services.manifests import due_pushes
 
-        pool = self._pool
-        if not self.leading.is_set() or pool is None:
+        if not self.leading.is_set() or self._pool is None:
             return
+        self._give_up_on_overdue()
         with self._busy_lock:
             free = self.settings.push_workers - len(self._busy)
             busy = set(self._busy)
@@ -185,29 +216,62 @@ class SchedulerService:
             finally:
                 db.session.remove()
         for job in jobs:
-            with self._busy_lock:
-                self._busy.add(job.board.board_id)
-            pool.submit(self._push, job)
+            self._submit(job)
 
-    def _push(self, job) -> None:  # type: ignore[no-untyped-def]
-        from cms.extensions import db
-        from cms.services.manifests import push, record_push
+    def _submit(self, job: PushJob) -> Future[None]:
+        assert self._pool is not None
+        token = object()
+        deadline = time.monotonic() + self.settings.push_timeout_seconds + OVERRUN_GRACE_SECONDS
+        with self._busy_lock:
+            self._busy[job.board.board_id] = (token, job.version, deadline)
+        return self._pool.submit(self._push, job, token)
+
+    def _give_up_on_overdue(self) -> None:
+        """Pushes past their deadline are recorded as timed out and stop counting as busy."""
+        from cms.services.manifests import PushOutcome
+
+        now = time.monotonic()
+        with self._busy_lock:
+            overdue = [(board_id, version) for board_id, (_token, version, deadline) in self._busy.items() if now > deadline]
+            for board_id, _version in overdue:
+                del self._busy[board_id]
+        for board_id, version in overdue:
+            log.warning("scheduler %s: a push to board %s is stuck past its timeout; given up", self.name, board_id)
+            self._record(board_id, version, PushOutcome(
+                "timeout", (self.settings.push_timeout_seconds + OVERRUN_GRACE_SECONDS) * 1000,
+                "the push did not end within its timeout; given up"))
+
+    def _push(self, job: PushJob, token: object) -> None:
+        from cms.services.manifests import push
 
         try:
             if not self.leading.is_set():
                 return
             outcome = push(job, self.settings.push_timeout_seconds)
-            with self.app.app_context():
-                try:
-                    record_push(job, outcome, self.clock(), self.settings, self.name)
-                except Exception:
-                    db.session.rollback()
-                    log.exception("scheduler %s: could not record a push to board %s", self.name, job.board.code)
-                finally:
-                    db.session.remove()
+            with self._busy_lock:
+                mine = self._busy.get(job.board.board_id, (None,))[0] is token
+            if not mine:
+                return  # given up on already (recorded as timed out), or a new term began
+            self._record(job.board.board_id, job.version, outcome)
             if outcome.result != "ok":
                 log.warning("scheduler %s: board %s version %d: %s %s", self.name, job.board.code, job.version,
                             outcome.result, outcome.error)
         finally:
             with self._busy_lock:
-                self._busy.discard(job.board.board_id)
+                if self._busy.get(job.board.board_id, (None,))[0] is token:
+                    del self._busy[job.board.board_id]
+
+    def _record(self, board_id: int, version: int, outcome: PushOutcome) -> None:
+        from cms.extensions import db
+        from cms.services.manifests import record_push
+
+        if not self.leading.is_set():
+            return  # the new leader, if any, pushes again
+        with self.app.app_context():
+            try:
+                record_push(board_id, version, outcome, self.clock(), self.settings, self.name)
+            except Exception:
+                db.session.rollback()
+                log.exception("scheduler %s: could not record a push to board %s", self.name, board_id)
+            finally:
+                db.session.remove()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from cms.extensions import db
 from cms.models.types import UTCDateTime, utcnow
 
-PUSH_RESULTS = ("ok", "retry", "timeout", "rejected")
+PUSH_RESULTS = ("ok", "stale", "retry", "timeout", "rejected")
 
 
 class Manifest(db.Model):

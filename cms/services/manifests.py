@@ -13,7 +13,7 @@ import hashlib
 import json
 import random
 import time as clock
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -232,24 +232,27 @@ class ReconcileReport:
     seconds: float
 
 
-def reconcile(config: Config, now: datetime) -> ReconcileReport:
+def reconcile(config: Config, now: datetime, fence: Callable[[], bool] | None = None) -> ReconcileReport:
     """Give every active board whose inputs changed a new manifest version if its
-    content changed; commits. Safe to call as often as wanted."""
+    content changed, and renumber above a board that holds a higher version than
+    ours (a restored database); commits unless `fence()` says this process no
+    longer leads. Safe to call as often as wanted."""
     started = clock.perf_counter()
     settings = config.scheduler
     window = window_for(now, settings)
     snapshot = load_snapshot()
-    syncs = {s.screen_id: s for s in db.session.scalars(select(BoardSync))}
+    syncs = {row.screen_id: row for row in db.session.execute(select(
+        BoardSync.screen_id, BoardSync.input_fingerprint, BoardSync.latest_version,
+        BoardSync.acknowledged_version, BoardSync.reported_version))}
     stale: list[tuple[Screen, str]] = []
     for screen in snapshot.screens:
         mark = snapshot.fingerprint(screen, window)
         sync = syncs.get(screen.id)
         if sync is None:
-            sync = syncs[screen.id] = BoardSync(screen_id=screen.id, input_fingerprint="", latest_version=0,
-                                                acknowledged_version=0, reported_version=0, failures=0,
-                                                last_result="", last_error="")
-            db.session.add(sync)
-        if sync.input_fingerprint != mark:
+            db.session.add(BoardSync(screen_id=screen.id, input_fingerprint="", latest_version=0, acknowledged_version=0,
+                                     reported_version=0, failures=0, last_result="", last_error=""))
+            stale.append((screen, mark))
+        elif sync.input_fingerprint != mark or _outnumbered(sync):
             stale.append((screen, mark))
     new_versions: dict[int, int] = {}
     if stale:
@@ -258,25 +261,37 @@ def reconcile(config: Config, now: datetime) -> ReconcileReport:
         timelines = resolve(boards, list(wanted.values()), *window)
         latest = _latest_hashes([screen.id for screen, _ in stale])
         for screen, mark in stale:
-            sync = syncs[screen.id]
+            sync = syncs.get(screen.id)
             timeline = timelines[screen.id]
             body = manifest_body(screen, timeline, snapshot)
             digest = content_hash(body)
-            sync.input_fingerprint = mark
-            if latest.get(screen.id) == digest:
+            where = BoardSync.screen_id == screen.id
+            if latest.get(screen.id) == digest and not (sync is not None and _outnumbered(sync)):
+                db.session.execute(update(BoardSync).where(where).values(input_fingerprint=mark))
                 continue
-            version = max(sync.latest_version, sync.reported_version) + 1
+            version = max(sync.latest_version, sync.reported_version) + 1 if sync is not None else 1
             body = {**body, "version": version, "generated_at": _iso(now)}
             db.session.add(Manifest(screen_id=screen.id, version=version, content_hash=digest, valid_from=window[0],
                                     valid_until=window[1], body=body, boundaries=boundaries(timeline), created_at=now))
-            sync.latest_version = version
-            if sync.failures == 0:
-                sync.next_attempt_at = now
+            # One UPDATE, so a push recorded meanwhile keeps its backoff: a failing board
+            # stays on its retry time, the others are due at once.
+            db.session.execute(update(BoardSync).where(where).values(
+                input_fingerprint=mark, latest_version=version,
+                next_attempt_at=case((BoardSync.failures == 0, now), else_=BoardSync.next_attempt_at)))
             new_versions[screen.id] = version
     if new_versions:
         _prune(now, settings.keep_manifest_days)
+    if fence is not None and not fence():
+        db.session.rollback()
+        return ReconcileReport(len(snapshot.screens), len(stale), {}, clock.perf_counter() - started)
     db.session.commit()
     return ReconcileReport(len(snapshot.screens), len(stale), new_versions, clock.perf_counter() - started)
+
+
+def _outnumbered(sync: Any) -> bool:
+    """The board reported a version at or above our newest, which it has not acknowledged:
+    our numbering is behind the board's (a restored database, a re-registered board)."""
+    return sync.reported_version >= sync.latest_version > sync.acknowledged_version
 
 
 def _latest_hashes(screen_ids: list[int]) -> dict[int, str]:
@@ -288,11 +303,16 @@ def _latest_hashes(screen_ids: list[int]) -> dict[int, str]:
 
 
 def _prune(now: datetime, keep_days: int) -> None:
-    """Old manifests go; each board's newest stays whatever its age."""
+    """Old manifests and push records go; each board's newest manifest and the one it
+    acknowledged (what it plays) stay whatever their age."""
+    cutoff = now - timedelta(days=keep_days)
     newest = select(Manifest.screen_id, func.max(Manifest.version)).group_by(Manifest.screen_id)
+    playing = select(BoardSync.screen_id, BoardSync.acknowledged_version)
     db.session.execute(delete(Manifest).where(
-        Manifest.created_at < now - timedelta(days=keep_days),
-        tuple_(Manifest.screen_id, Manifest.version).not_in(newest)))
+        Manifest.created_at < cutoff,
+        tuple_(Manifest.screen_id, Manifest.version).not_in(newest),
+        tuple_(Manifest.screen_id, Manifest.version).not_in(playing)))
+    db.session.execute(delete(PushAttempt).where(PushAttempt.started_at < cutoff))
 
 
 def latest_manifest(screen_id: int) -> Manifest | None:
@@ -334,7 +354,7 @@ def due_pushes(now: datetime, busy: set[int], limit: int) -> list[PushJob]:
         select(Screen, BoardSync.latest_version).join(BoardSync, BoardSync.screen_id == Screen.id)
         .where(Screen.active.is_(True), BoardSync.latest_version > BoardSync.acknowledged_version,
                (BoardSync.next_attempt_at.is_(None)) | (BoardSync.next_attempt_at <= now))
-        .order_by(BoardSync.next_attempt_at, Screen.id)).all()
+        .order_by(BoardSync.next_attempt_at.is_not(None), BoardSync.next_attempt_at, Screen.id)).all()
     wanted = [(screen, version) for screen, version in rows if screen.id not in busy][:limit]
     if not wanted:
         return []
@@ -369,11 +389,10 @@ def push(job: PushJob, timeout: float) -> PushOutcome:
     return PushOutcome("stale", latency, answer.detail or "the board holds a newer version", answer.current_version)
 
 
-def record_push(job: PushJob, outcome: PushOutcome, now: datetime, settings: SchedulerConfig, scheduler: str,
-                rng: random.Random | None = None) -> None:
+def record_push(screen_id: int, version: int, outcome: PushOutcome, now: datetime, settings: SchedulerConfig,
+                scheduler: str, rng: random.Random | None = None) -> None:
     """Keep the attempt (it ended at `now`), and move the board's state on: acknowledged,
     or when to try again."""
-    screen_id, version = job.board.board_id, job.version
     started = now - timedelta(milliseconds=outcome.latency_ms)
     db.session.add(PushAttempt(screen_id=screen_id, version=version, started_at=started, latency_ms=round(outcome.latency_ms, 3),
                                result=outcome.result, error=outcome.error, scheduler=scheduler[:120]))
@@ -389,8 +408,8 @@ def record_push(job: PushJob, outcome: PushOutcome, now: datetime, settings: Sch
                       failures=0, next_attempt_at=None, last_success_at=now)
     elif outcome.result == "stale":
         # The board holds a version above ours (say, after a restore): the next
-        # reconcile makes a manifest numbered above it.
-        values.update(failures=0, next_attempt_at=None, input_fingerprint="")
+        # reconcile numbers a manifest above it, and that one is due at once.
+        values.update(failures=0, next_attempt_at=now + timedelta(seconds=settings.reconcile_seconds))
     else:
         failures = db.session.scalar(select(BoardSync.failures).where(BoardSync.screen_id == screen_id)) or 0
         delay = (settings.backoff_max_seconds if outcome.result == "rejected"
@@ -462,24 +481,25 @@ def now_playing(body: dict[str, Any] | None, now: datetime) -> dict[str, Any] | 
     return None
 
 
-def latest_bodies(screen_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    ids = list(screen_ids)
-    if not ids:
+def bodies_of(versions: dict[int, int]) -> dict[int, dict[str, Any]]:
+    """The manifests {screen id: version} asked for, by screen id."""
+    wanted = [(screen_id, version) for screen_id, version in versions.items() if version]
+    if not wanted:
         return {}
-    sub = (select(Manifest.screen_id, func.max(Manifest.version).label("version"))
-           .where(Manifest.screen_id.in_(ids)).group_by(Manifest.screen_id).subquery())
-    rows = db.session.execute(select(Manifest.screen_id, Manifest.body).join(
-        sub, and_(Manifest.screen_id == sub.c.screen_id, Manifest.version == sub.c.version)))
+    rows = db.session.execute(select(Manifest.screen_id, Manifest.body).where(
+        tuple_(Manifest.screen_id, Manifest.version).in_(wanted)))
     return {screen_id: body for screen_id, body in rows}
 
 
 def on_air(now: datetime | None = None) -> list[dict[str, Any]]:
-    """Every board as the "on air now" list shows it: delivery state and what its manifest has it show."""
+    """Every board as the "on air now" list shows it: delivery state, and what the manifest
+    it acknowledged has it show now (None before it acknowledged any, or when it is dark)."""
     from cms.models import Campaign
 
     now = now or datetime.now(UTC)
     states = board_states()
-    bodies = latest_bodies(s.screen.id for s in states)
+    # What the board plays is the manifest it acknowledged, not our newest.
+    bodies = bodies_of({s.screen.id: s.sync.acknowledged_version for s in states if s.sync})
     rows = []
     for state in states:
         row = describe_state(state)

@@ -29,7 +29,7 @@ def test_status_says_what_each_board_shows_now_and_how_its_last_push_went(client
     assert here["now"]["campaign"].startswith("Tổ chức hoạt động thuộc “Tháng hành động vì môi trường”")
     assert LOCAL_BOARDS.get("ONAIR-1").current_version == 1  # type: ignore[union-attr]
     assert (away["in_sync"], away["last_result"], away["failures"]) == (False, "retry", 1) and away["next_attempt_at"]
-    assert "cannot reach" in away["last_error"]
+    assert "cannot reach" in away["last_error"] and away["now"] is None  # it never got the manifest
 
     accounts.login("auditor")
     page = client.get("/screens/on-air").get_data(as_text=True)

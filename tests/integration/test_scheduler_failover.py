@@ -149,5 +149,5 @@ def test_the_stand_by_takes_over_when_the_leader_is_killed_mid_push(
         board = simulator.boards.board(code)
         assert board.refused == [], f"{code} was offered an older version"
         assert board.accepted == sorted(set(board.accepted)), f"{code} took versions out of order"
-        assert board.current_version == newest[screen_id] == 4, f"{code} missed a change"
+        assert board.current_version == newest[screen_id] >= 4, f"{code} missed a change"
         assert board.manifest is not None and board.manifest["version"] == newest[screen_id]

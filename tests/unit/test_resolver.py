@@ -803,3 +803,17 @@ def test_share_of_voice_comes_in_at_most_six_turns_an_hour():
     assert [(local_hm(s.start), s.seconds) for s in segments_of(timeline, 1)] == [
         (f"03 08:{minute:02d}:00", 300.0) for minute in range(0, 60, 10)
     ]
+
+
+def test_a_pass_still_waiting_when_the_window_ends_is_not_a_conflict() -> None:
+    """Found by hypothesis: a 90 s fallback item holds the screen past the slot due at
+    00:30 until the window's end at 00:31; the pass may play right after, so the rule
+    is not starved."""
+    board = Board(board_id=1, fallback=Playlist(801, (Item(80100, 3, 90),)))
+    rule = Rule(rule_id=1, playlist=Playlist(1, (Item(100, 1, 5),)), date_from=date(2024, 1, 1),
+                date_to=date(2024, 12, 31), board_ids=(1,), plays_per_hour=2)
+    start = datetime(2024, 6, 3, 0, 1, tzinfo=UTC)
+    timeline = resolve([board], [rule], start, start + timedelta(minutes=30))[1]
+    assert [s.kind for s in timeline.segments] == ["fallback"] and timeline.starved == ()
+    longer = resolve([board], [rule], start, start + timedelta(minutes=35))[1]
+    assert [s.kind for s in longer.segments] == ["fallback", "scheduled", "fallback"] and longer.starved == ()
