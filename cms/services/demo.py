@@ -77,7 +77,7 @@ def seed_demo(config: Config, today: date) -> bool:
             DEMO)
     playlists = {}
     for number, title, body, background in BANNERS:
-        campaign = db.session.scalar(select(Campaign).where(Campaign.number == str(number)).order_by(Campaign.id).limit(1))
+        campaign = db.session.scalar(select(Campaign).where(Campaign.number == number).order_by(Campaign.id).limit(1))
         if campaign is None:
             continue
         asset = add_banner(BannerSpec(title=title, body=body, background_color=background), campaign.id, DEMO, config).asset
