@@ -88,13 +88,22 @@ class SchedulerConfig:
     reconcile_seconds: int = 60        # safety interval between reconciles (also at every schedule boundary)
     lookahead_hours: int = 48          # each manifest covers at least this much ahead, for offline play
     refresh_hours: int = 6             # manifests cover whole steps of this size, so time passing alone rarely changes them
-    push_workers: int = 8              # boards pushed to at the same time
+    push_workers: int = 64             # boards pushed to at the same time (more than may be unreachable at once)
     push_timeout_seconds: float = 10.0
     backoff_base_seconds: float = 2.0  # first retry after an unreachable board; doubles up to the maximum, with jitter
     backoff_max_seconds: float = 300.0
     standby_poll_seconds: float = 5.0  # how often a stand-by tries to become the leader
     boundary_min_seconds: float = 5.0  # boundary reconciles no closer together than this
     keep_manifest_days: int = 30       # older manifests are removed (the newest per board is always kept)
+
+
+@dataclass(frozen=True)
+class BoardsConfig:
+    """What the CMS expects of boards that call in (heartbeats) and when it raises alerts."""
+
+    heartbeat_seconds: int = 30             # boards send a heartbeat this often; 3 missed: offline
+    offline_alert_minutes: int = 15         # an alert once a board has been offline this long
+    unacknowledged_alert_minutes: int = 10  # an alert when a board has not taken its newest manifest this long
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,7 @@ class Config:
     imports: ImportsConfig = field(default_factory=ImportsConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    boards: BoardsConfig = field(default_factory=BoardsConfig)
     board_profiles: tuple[BoardProfileConfig, ...] = DEFAULT_PROFILES
     source: str = ""  # the file this was read from, for messages
 
@@ -151,6 +161,7 @@ SECTIONS: dict[str, type] = {
     "imports": ImportsConfig,
     "media": MediaConfig,
     "scheduler": SchedulerConfig,
+    "boards": BoardsConfig,
 }
 
 
@@ -323,6 +334,10 @@ def _validate(config: Config) -> None:
          "must be between 0.1 and 25 (a stand-by takes over within 30 s)"),
         (0 <= config.scheduler.boundary_min_seconds <= 600, "scheduler.boundary_min_seconds", "must be between 0 and 600"),
         (config.scheduler.keep_manifest_days >= 1, "scheduler.keep_manifest_days", "must be at least 1"),
+        (5 <= config.boards.heartbeat_seconds <= 3600, "boards.heartbeat_seconds", "must be between 5 and 3600"),
+        (1 <= config.boards.offline_alert_minutes <= 10080, "boards.offline_alert_minutes", "must be between 1 and 10080"),
+        (1 <= config.boards.unacknowledged_alert_minutes <= 10080, "boards.unacknowledged_alert_minutes",
+         "must be between 1 and 10080"),
         (bool(config.organisation.name.strip()), "organisation.name", "must not be empty"),
     ]
     for ok, key, problem in checks:

@@ -35,6 +35,23 @@ def _op(summary: str, ok: dict[str, Any], *, status: str = "200", body: dict[str
     return operation
 
 
+def _board_op(summary: str, ok: dict[str, Any], *, params: list[dict[str, Any]], body: dict[str, Any] | None = None,
+              extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An endpoint for the boards: the board's secret as bearer token, never a person's token."""
+    operation = _op(summary, ok, body=body, params=params, roles="the board itself (its secret)")
+    operation["security"] = [{"board": []}]
+    operation["responses"].update(extra or {})
+    del operation["responses"]["403"]
+    return operation
+
+
+SIGNATURE = [
+    {"name": "X-Panoled-Timestamp", "in": "header", "required": True, "schema": {"type": "integer"},
+     "description": "Unix seconds; refused more than 300 s from the CMS clock"},
+    {"name": "X-Panoled-Signature", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "sha256=<hex HMAC-SHA256 of \"<timestamp>.\" + body, keyed by the board key>; each signature is accepted once"},
+]
+
 ID = [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 PLAYLIST_ID = [{"name": "playlist_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 PLAYLIST_ITEM_ID = PLAYLIST_ID + [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
@@ -218,13 +235,52 @@ DOCUMENT: dict[str, Any] = {
             "What plays when on the board, resolved", _json({"type": "object"}),
             params=SCREEN_ID + [{"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date-time"}},
                                 {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date-time"}}])},
+        "/api/v1/screens/alerts": {"get": _op(
+            "Board alerts: offline over the configured minutes (or never called in), newest manifest not taken, "
+            "showing media its manifest does not name",
+            _json({"type": "object", "properties": {"alerts": {"type": "array", "items": _ref("BoardAlert")}}}))},
+        "/api/v1/screens/{screen_id}/manifest": {"get": _board_op(
+            "The board's newest manifest (ETag \"v<version>\"; If-None-Match with the same tag answers 304; with "
+            "wait=N, up to 25 s, answers as soon as a newer version is made, else 304). The answer is signed.",
+            _json({"type": "object", "description": "the manifest, `version` inside"}),
+            params=SCREEN_ID + [{"name": "wait", "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": 25}},
+                                {"name": "If-None-Match", "in": "header", "schema": {"type": "string", "example": "\"v3\""}}],
+            extra={"304": {"description": "No newer version"}})},
+        "/api/v1/screens/{screen_id}/media/{asset_id}": {"get": _board_op(
+            "A media file in the rendition for the board's size; only media named by the board's newest or "
+            "acknowledged manifest. ETag is the file's sha256; Range requests are served.",
+            {"description": "The file", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+            params=SCREEN_ID + MEDIA_ID, extra={"206": {"description": "Part of the file"}, "304": {"description": "Unchanged"}})},
+        "/api/v1/screens/{screen_id}/heartbeat": {"post": _board_op(
+            "The board calls in: the manifest version it plays (acknowledges it), the media on screen, and a "
+            "screenshot when one was asked for", _json({"type": "object", "properties": {
+                "screenshot_wanted": {"type": "boolean"},
+                "manifest_version": {"type": "integer", "description": "our newest version for the board; 0 for none"}}}),
+            params=SCREEN_ID + SIGNATURE, body={"application/json": {"schema": {"type": "object", "properties": {
+                "version": {"type": ["integer", "null"]}, "asset_id": {"type": ["integer", "null"]},
+                "at": {"type": ["string", "null"], "format": "date-time", "description": "the board's clock"},
+                "screenshot": {"type": ["string", "null"], "description": "base64 PNG, at most 8 MB"}}}}})},
+        "/api/v1/screens/{screen_id}/playlogs": {"post": _board_op(
+            "Report complete plays (at most 1000). Each play is stored once per (board, event_id): the answer says which "
+            "were new and which were already stored. One invalid play refuses the whole batch (422) and stores nothing.",
+            _json({"type": "object", "properties": {"new": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+                                                    "duplicates": {"type": "array", "items": {"type": "string", "format": "uuid"}}}}),
+            params=SCREEN_ID + SIGNATURE, body={"application/json": {"schema": {"type": "object", "required": ["plays"], "properties": {
+                "plays": {"type": "array", "maxItems": 1000, "items": {"type": "object",
+                          "required": ["event_id", "asset_id", "manifest_version", "start", "end"], "properties": {
+                              "event_id": {"type": "string", "format": "uuid"}, "asset_id": {"type": "integer"},
+                              "manifest_version": {"type": "integer"},
+                              "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
+                              "frame_hash": {"type": ["string", "null"], "maxLength": 128}}}}}}}})},
         "/api/v1/campaigns/{campaign_id}/history": {"get": _op("Who changed what and when", _json({
             "type": "object", "properties": {"history": {"type": "array", "items": {"type": "object", "properties": {
                 "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
                 "action": {"type": "string"}, "details": {"type": "object"}}}}}}), params=ID)},
     },
     "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                            "board": {"type": "http", "scheme": "bearer",
+                                      "description": "The board's own secret (pnb_…), shown when it was registered"}},
         "responses": {"Error": _json({"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message"],
             "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}, "Error with a stable code")},
@@ -242,7 +298,21 @@ DOCUMENT: dict[str, Any] = {
                     "kind": {"type": "string"}, "rule_id": {"type": ["integer", "null"]},
                     "playlist_id": {"type": ["integer", "null"]}, "asset_id": {"type": ["integer", "null"]},
                     "campaign_id": {"type": ["integer", "null"]}, "name": {"type": "string"},
-                    "campaign": {"type": ["string", "null"]}}}}},
+                    "campaign": {"type": ["string", "null"]}}},
+                "health": _ref("BoardHealth")}},
+            "BoardHealth": {"type": "object", "properties": {
+                "online": {"type": "boolean", "description": "a heartbeat within three heartbeat intervals"},
+                "last_seen_at": {"type": ["string", "null"], "format": "date-time"},
+                "heartbeat_version": {"type": ["integer", "null"]}, "current_asset_id": {"type": ["integer", "null"]},
+                "last_play_at": {"type": ["string", "null"], "format": "date-time"},
+                "screenshot_at": {"type": ["string", "null"], "format": "date-time"},
+                "screenshot_requested_at": {"type": ["string", "null"], "format": "date-time"},
+                "screenshot_wanted": {"type": "boolean"}}},
+            "BoardAlert": {"type": "object", "properties": {
+                "kind": {"enum": ["offline", "manifest_not_acknowledged", "unexpected_content"]},
+                "screen_id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"},
+                "since": {"type": ["string", "null"], "format": "date-time", "description": "null: never called in"},
+                "detail": {"type": "object"}}},
             "User": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "email": {"type": "string"}, "display_name": {"type": "string"},
                 "role": {"type": "string"}, "active": {"type": "boolean"}}},

@@ -2,6 +2,7 @@
 with its renditions and LED previews, the approver's queue, and the files themselves."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -184,10 +185,17 @@ def file(asset_id: int, what: str, profile_key: str = "") -> Response:
     path = media_service.file_path(asset, _config(), what, profile_key)
     if path is None or not path.is_file():
         abort(404)
-    mimetypes = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".mp4": "video/mp4",
-                 ".mov": "video/quicktime", ".webm": "video/webm"}
-    response = send_file(path, mimetype=mimetypes.get(path.suffix, "application/octet-stream"), conditional=True,
-                         etag=True, max_age=0, download_name=_download_name(asset, what, profile_key, path.suffix))
+    return send_stored_file(path, _download_name(asset, what, profile_key, path.suffix))
+
+
+MIMETYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".mp4": "video/mp4",
+             ".mov": "video/quicktime", ".webm": "video/webm"}
+
+
+def send_stored_file(path: Path, download_name: str, etag: bool | str = True) -> Response:
+    """A stored media file with ETag (`etag` names it, e.g. the file's sha256), Range and nosniff."""
+    response = send_file(path, mimetype=MIMETYPES.get(path.suffix, "application/octet-stream"), conditional=True,
+                         etag=etag, max_age=0, download_name=download_name)
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -37,6 +37,9 @@ class Screen(db.Model):
     # sha256 of the board's secret, which is shown once when made or rotated.
     secret_hash: Mapped[str] = mapped_column(String(64))
     secret_rotated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # HMAC key (hex) derived from the secret, for signatures both ways; "" for a board
+    # registered before signatures existed, which must have its secret rotated.
+    signing_key: Mapped[str] = mapped_column(String(64), default="")
     # Plays whenever no rule has anything for the board (None: the board shows nothing).
     fallback_playlist_id: Mapped[int | None] = mapped_column(
         ForeignKey("playlists.id", ondelete="SET NULL"), nullable=True)

@@ -1,7 +1,10 @@
 """Board endpoints of the REST API."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+
+from flask import current_app
 
 from cms.access import roles_required, signed_in
 from cms.api import actor, api_blueprint, json_body, number_field, text_field
@@ -87,6 +90,18 @@ def screen_set_fallback(screen_id: int) -> dict[str, Any]:
 @signed_in
 def screen_status() -> dict[str, Any]:
     """Every board: its newest manifest, what it acknowledged, its last push, what it shows now."""
+    from cms.services.board_health import with_health
     from cms.services.manifests import on_air
 
-    return {"boards": on_air()}
+    now = datetime.now(UTC)
+    return {"boards": with_health(on_air(now), current_app.config["PANOLED"].boards, now)}
+
+
+@bp.get("/screens/alerts")
+@signed_in
+def screen_alerts() -> dict[str, Any]:
+    """Boards an operator should look at: offline, not taking their newest manifest, showing something unexpected."""
+    from cms.services.board_health import board_alerts, describe_alert
+
+    alerts = board_alerts(current_app.config["PANOLED"].boards, datetime.now(UTC))
+    return {"alerts": [describe_alert(a) for a in alerts]}

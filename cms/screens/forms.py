@@ -30,5 +30,9 @@ class RotateForm(Form):
     pass
 
 
+class ScreenshotRequestForm(Form):
+    pass
+
+
 class FallbackForm(Form):
     playlist_id = SelectField(_l("Fallback playlist"), coerce=int)

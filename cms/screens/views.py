@@ -1,7 +1,7 @@
 """Board pages: the list, registering a board, and a board with today's timeline."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,8 +11,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from cms.access import roles_required, signed_in
-from cms.screens.forms import FallbackForm, RotateForm, ScreenForm
+from cms.screens.forms import FallbackForm, RotateForm, ScreenForm, ScreenshotRequestForm
 from cms.services.audit import Actor
+from cms.services.board_health import board_alerts, request_screenshot, screenshot_file, with_health
 from cms.services.manifests import latest_manifest, on_air, push_history
 from cms.services.playlists import list_playlists
 from cms.services.screens import (ScreenInput, create_screen, get_screen, list_screens, parse_hours, rotate_secret,
@@ -79,11 +80,17 @@ def _detail(screen_id: int, new_secret: str | None = None, fallback_form: Fallba
     timeline = describe_timeline(timeline_for(screen, start, start + timedelta(days=1)), screen.timezone)
     if fallback_form is None:
         fallback_form = _fallback_form(screen.fallback_playlist_id or 0)
-    status = next((row for row in on_air() if row["screen_id"] == screen.id), None)
+    status = next((row for row in _on_air_with_health() if row["screen_id"] == screen.id), None)
     manifest = latest_manifest(screen.id)
     return render_template("screens/detail.html", screen=screen, today=_by_rule(timeline), rotate_form=RotateForm(),
                            new_secret=new_secret, kind=KINDS.get(screen.adapter_kind), fallback_form=fallback_form,
-                           status=status, manifest=manifest, pushes=push_history(screen.id, 10))
+                           status=status, manifest=manifest, pushes=push_history(screen.id, 10),
+                           screenshot_form=ScreenshotRequestForm())
+
+
+def _on_air_with_health() -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    return with_health(on_air(now), current_app.config["PANOLED"].boards, now)
 
 
 def _by_rule(timeline: dict[str, Any]) -> list[dict[str, Any]]:
@@ -123,7 +130,35 @@ def fallback(screen_id: int) -> str | Response:
 @bp.route("/on-air")
 @signed_in
 def on_air_page() -> str:
-    return render_template("screens/on_air.html", rows=on_air())
+    return render_template("screens/on_air.html", rows=_on_air_with_health())
+
+
+@bp.route("/alerts")
+@signed_in
+def alerts() -> str:
+    settings = current_app.config["PANOLED"].boards
+    return render_template("screens/alerts.html", alerts=board_alerts(settings, datetime.now(UTC)), settings=settings)
+
+
+@bp.route("/<int:screen_id>/screenshot", methods=["POST"])
+@roles_required("operator")
+def ask_screenshot(screen_id: int) -> str | Response:
+    screen = get_screen(screen_id)
+    if not ScreenshotRequestForm().validate_on_submit():
+        return _detail(screen_id)
+    ok, _result = commit_or_flash(lambda: request_screenshot(screen, Actor.of(current_user), datetime.now(UTC)))
+    if ok:
+        flash(_("A screenshot is asked of the board: it comes with its next heartbeat."), "success")
+    return redirect(url_for("screens.detail", screen_id=screen.id))
+
+
+@bp.route("/<int:screen_id>/screenshot.png")
+@signed_in
+def screenshot(screen_id: int) -> Response:
+    from cms.assets.views import send_stored_file
+
+    path, _at = screenshot_file(get_screen(screen_id), current_app.config["PANOLED"])
+    return send_stored_file(path, f"screenshot-{screen_id}.png")
 
 
 @bp.route("/<int:screen_id>/secret", methods=["POST"])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from cms.models import Screen
 from cms.models.types import utcnow
 from cms.services.audit import Actor, record
 from cms.services.units import clean_text
+from display_adapters.signing import board_key
 from display_adapters.options import KINDS, SECRET_OPTIONS, AdapterOptionsInvalid, validate_options
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -67,7 +69,7 @@ def create_screen(data: ScreenInput, actor: Actor) -> tuple[Screen, str]:
     screen = Screen(adapter_kind=data.adapter_kind, secret_hash="")
     _apply(screen, data)
     secret = new_secret()
-    screen.secret_hash, screen.secret_rotated_at = hash_secret(secret), utcnow()
+    _set_secret(screen, secret)
     db.session.add(screen)
     db.session.flush()
     if not screen.code:
@@ -78,9 +80,13 @@ def create_screen(data: ScreenInput, actor: Actor) -> tuple[Screen, str]:
 
 def rotate_secret(screen: Screen, actor: Actor) -> str:
     secret = new_secret()
-    screen.secret_hash, screen.secret_rotated_at = hash_secret(secret), utcnow()
+    _set_secret(screen, secret)
     record(actor, "screen.secret", "screen", screen.id, code=screen.code)
     return secret
+
+
+def _set_secret(screen: Screen, secret: str) -> None:
+    screen.secret_hash, screen.signing_key, screen.secret_rotated_at = hash_secret(secret), board_key(secret), utcnow()
 
 
 def get_screen(ident: int | str) -> Screen:
@@ -160,3 +166,11 @@ def set_fallback(screen: Screen, playlist_id: int | None, actor: Actor) -> None:
         return
     record(actor, "screen.fallback", "screen", screen.id, before=screen.fallback_playlist_id, after=playlist_id)
     screen.fallback_playlist_id = playlist_id
+
+
+def board_for_secret(screen_id: int, secret: str) -> Screen | None:
+    """The board whose secret this is, compared in constant time; None for a wrong secret or board."""
+    screen = db.session.get(Screen, screen_id)
+    expected = screen.secret_hash if screen is not None else "0" * 64
+    matches = hmac.compare_digest(hash_secret(secret), expected)
+    return screen if screen is not None and matches else None

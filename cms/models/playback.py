@@ -1,0 +1,59 @@
+"""What boards report back: each complete play (playback evidence) and each board's health.
+
+A PlaybackEvent keeps snapshots of the names it refers to (asset, campaign, board)
+and no foreign key to the asset or campaign, so the evidence survives later edits
+and deletions. A board reports each play with its own uuid; (board, uuid) is
+unique, which is what makes a batch sent twice store each play once.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cms.extensions import db
+from cms.models.types import UTCDateTime, utcnow
+
+PLAY_FLAGS = ("clock_skew", "unknown_asset")
+
+
+class PlaybackEvent(db.Model):
+    __tablename__ = "playback_events"
+    __table_args__ = (
+        UniqueConstraint("screen_id", "event_id", name="uq_playback_events_screen_event"),
+        Index("ix_playback_events_screen_started", "screen_id", "started_at"),
+        Index("ix_playback_events_campaign_started", "campaign_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id"))
+    event_id: Mapped[str] = mapped_column(String(36))  # the board's uuid for the play, canonical form
+    asset_id: Mapped[int] = mapped_column(Integer)
+    asset_name: Mapped[str] = mapped_column(String(300), default="")
+    campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    campaign_title: Mapped[str] = mapped_column(String(2000), default="")
+    screen_code: Mapped[str] = mapped_column(String(40), default="")
+    screen_name: Mapped[str] = mapped_column(String(200), default="")
+    manifest_version: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    frame_hash: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)  # out of PLAY_FLAGS
+
+
+class BoardHealth(db.Model):
+    """What the board last told about itself through its heartbeat, and the screenshot asked of it."""
+
+    __tablename__ = "board_health"
+
+    screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id", ondelete="CASCADE"), primary_key=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    board_clock_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # the board's own time then
+    heartbeat_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    current_asset_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_play_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # end of the newest play reported
+    screenshot_key: Mapped[str | None] = mapped_column(String(80), nullable=True)  # in the media storage
+    screenshot_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    screenshot_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

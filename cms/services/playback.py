@@ -1,0 +1,168 @@
+"""Playback evidence: the plays boards report, stored exactly once each.
+
+A batch is checked whole before anything is stored, so a bad play refuses the
+batch and changes nothing. Each play is inserted with ON CONFLICT DO NOTHING on
+(board, event uuid): a batch sent again, or the same batch sent twice at once,
+stores each play once, and the answer says which plays were new. Late and
+out-of-order plays keep their true times; plays in the future or from before
+the board was registered are kept and flagged as clock skew.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cms.errors import ValidationFailed
+from cms.extensions import db
+from cms.models import BoardHealth, Campaign, Manifest, MediaAsset, PlaybackEvent, Screen
+
+MAX_PLAYS = 1000
+CLOCK_SKEW = timedelta(minutes=5)
+LONGEST_PLAY = timedelta(hours=24)
+MAX_INT = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Play:
+    event_id: str  # canonical lower-case uuid
+    asset_id: int
+    manifest_version: int
+    started_at: datetime
+    ended_at: datetime
+    frame_hash: str | None
+
+
+@dataclass(frozen=True)
+class Ingested:
+    new: list[str]
+    duplicates: list[str]
+
+
+def _invalid(index: int, key: str, problem: str) -> ValidationFailed:
+    return ValidationFailed("plays[%(index)d].%(key)s: %(problem)s", code="play_invalid", index=index, key=key,
+                            problem=problem)
+
+
+def _whole(play: dict[str, Any], index: int, key: str, minimum: int) -> int:
+    value = play.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_INT:
+        raise _invalid(index, key, f"a whole number of at least {minimum}")
+    return value
+
+
+def _instant(play: dict[str, Any], index: int, key: str) -> datetime:
+    value = play.get(key)
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) and len(value) <= 40 else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise _invalid(index, key, "an ISO 8601 time with its offset (e.g. 2024-06-05T08:00:00Z)")
+    return moment
+
+
+def parse_plays(body: dict[str, Any]) -> list[Play]:
+    """Every play of a batch checked, or ValidationFailed naming the first bad field."""
+    plays = body.get("plays")
+    if not isinstance(plays, list):
+        raise ValidationFailed("plays must be a list of plays.", code="field_invalid", key="plays")
+    if len(plays) > MAX_PLAYS:
+        raise ValidationFailed("At most %(limit)d plays in one batch.", code="batch_too_large", limit=MAX_PLAYS)
+    parsed = []
+    for index, play in enumerate(plays):
+        if not isinstance(play, dict):
+            raise _invalid(index, "", "each play is a JSON object")
+        raw_id = play.get("event_id")
+        try:
+            event_id = str(uuid.UUID(raw_id)) if isinstance(raw_id, str) and len(raw_id) <= 45 else ""
+        except ValueError:
+            event_id = ""
+        if not event_id:
+            raise _invalid(index, "event_id", "a uuid")
+        started, ended = _instant(play, index, "start"), _instant(play, index, "end")
+        if not started <= ended <= started + LONGEST_PLAY:
+            raise _invalid(index, "end", "not before the start and at most 24 hours after it")
+        frame_hash = play.get("frame_hash")
+        if frame_hash is not None and (not isinstance(frame_hash, str) or not 0 < len(frame_hash) <= 128):
+            raise _invalid(index, "frame_hash", "a string of at most 128 characters, or null")
+        parsed.append(Play(event_id, _whole(play, index, "asset_id", 1), _whole(play, index, "manifest_version", 0),
+                           started, ended, frame_hash))
+    return parsed
+
+
+def _names(screen: Screen, plays: list[Play]) -> dict[int, tuple[str, int | None, str]]:
+    """(asset name, campaign id, campaign title) per asset: from the library, or for an asset no
+    longer there, from the manifests the board played it from."""
+    asset_ids = {p.asset_id for p in plays}
+    found: dict[int, tuple[str, int | None]] = {row.id: (row.display_name, row.campaign_id) for row in db.session.execute(
+        select(MediaAsset.id, MediaAsset.display_name, MediaAsset.campaign_id).where(MediaAsset.id.in_(asset_ids)))}
+    missing = asset_ids - set(found)
+    if missing:
+        versions = {(screen.id, p.manifest_version) for p in plays if p.asset_id in missing}
+        for body in db.session.scalars(select(Manifest.body).where(tuple_(Manifest.screen_id, Manifest.version).in_(versions))):
+            for media in body.get("media", ()):
+                if media["asset_id"] in missing:
+                    found.setdefault(media["asset_id"], (media.get("name", ""), media.get("campaign_id")))
+    titles = dict(db.session.execute(select(Campaign.id, Campaign.title).where(
+        Campaign.id.in_({c for _n, c in found.values() if c is not None}))).all())
+    return {asset_id: (name, campaign, titles.get(campaign, "") if campaign else "")
+            for asset_id, (name, campaign) in found.items()}
+
+
+def _flags(screen: Screen, play: Play, known: bool, now: datetime) -> list[str]:
+    flags = []
+    if play.started_at > now + CLOCK_SKEW or play.ended_at > now + CLOCK_SKEW or play.started_at < screen.created_at:
+        flags.append("clock_skew")
+    if not known:
+        flags.append("unknown_asset")
+    return flags
+
+
+def ingest_plays(screen: Screen, plays: list[Play], now: datetime) -> Ingested:
+    """Store the plays not stored before for this board; commits."""
+    unique = list({p.event_id: p for p in reversed(plays)}.values())[::-1]  # the first of repeated uuids
+    names = _names(screen, unique) if unique else {}
+    rows = []
+    for play in unique:
+        name, campaign_id, title = names.get(play.asset_id, ("", None, ""))
+        rows.append({
+            "screen_id": screen.id, "event_id": play.event_id, "asset_id": play.asset_id, "asset_name": name[:300],
+            "campaign_id": campaign_id, "campaign_title": title[:2000], "screen_code": screen.code,
+            "screen_name": screen.name, "manifest_version": play.manifest_version, "started_at": play.started_at,
+            "ended_at": play.ended_at, "frame_hash": play.frame_hash, "received_at": now,
+            "flags": _flags(screen, play, play.asset_id in names, now),
+        })
+    stored: set[str] = set()
+    if rows:
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = (dialect.insert(PlaybackEvent).on_conflict_do_nothing(index_elements=["screen_id", "event_id"])
+                     .returning(PlaybackEvent.event_id))
+        stored = set(db.session.scalars(statement, rows))
+        newest = max((r["ended_at"] for r in rows if r["event_id"] in stored and "clock_skew" not in r["flags"]),
+                     default=None)
+        if newest is not None:
+            _saw_play(screen.id, newest)
+    db.session.commit()
+    new: list[str] = []
+    duplicates: list[str] = []
+    for play in plays:  # a uuid repeated inside the batch is new once, then a duplicate
+        if play.event_id in stored:
+            stored.discard(play.event_id)
+            new.append(play.event_id)
+        else:
+            duplicates.append(play.event_id)
+    return Ingested(new, duplicates)
+
+
+def _saw_play(screen_id: int, ended_at: datetime) -> None:
+    """The board's last play seen moves up only (late plays arrive weeks after newer ones)."""
+    from cms.services.board_health import upsert
+
+    upsert(BoardHealth, {"screen_id": screen_id}, {"last_play_at": ended_at}, {"last_play_at": case(
+        (BoardHealth.last_play_at.is_(None), ended_at), (BoardHealth.last_play_at < ended_at, ended_at),
+        else_=BoardHealth.last_play_at)})
