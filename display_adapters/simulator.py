@@ -2,20 +2,23 @@
 
 A simulated board keeps the newest manifest it was given and refuses an older
 one, as a real controller must. With the option `url` the board lives in a
-simulator process (`display_adapters.simulator_server`) reached over HTTP;
-without it, in this process (the embedded demo).
+simulator process (`display_adapters.simulator_server`) reached over HTTP,
+and pushes are signed with the board key when the board has one; without `url`,
+in this process (the embedded demo).
 """
 from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
-from display_adapters.base import DisplayAdapter, PushResult, Rejected, RetryLater
+from display_adapters.base import N_, BoardStatus, DisplayAdapter, PushResult, Rejected, RetryLater, check_http_url
+from display_adapters.signing import signed_headers
 
 
 @dataclass
@@ -61,6 +64,14 @@ LOCAL_BOARDS = LocalBoards()
 
 class SimulatorAdapter(DisplayAdapter):
     kind = "simulator"
+    description = N_("Simulated Panoled controller (for demos and tests)")
+    optional_options = ("url", "screen")
+    capabilities = frozenset({"push", "status"})
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, str]) -> None:
+        super().check_options(options)
+        check_http_url(options, "url")
 
     @property
     def screen(self) -> str:
@@ -71,9 +82,15 @@ class SimulatorAdapter(DisplayAdapter):
         if not url:
             return LOCAL_BOARDS.offer(self.screen, manifest)
         target = f"{url.rstrip('/')}/screens/{self.screen}/manifest"
+        headers = {"Content-Type": "application/json"}
+        if self.board.signing_key:
+            # As for http-json: a push_id unique to the request keeps a quick retry from looking like a replay.
+            body = json.dumps({**manifest, "push_id": uuid.uuid4().hex}).encode("utf-8")
+            headers.update(signed_headers(self.board.signing_key, body))
+        else:
+            body = json.dumps(manifest).encode("utf-8")
         try:
-            response = requests.post(target, data=json.dumps(manifest), timeout=self.timeout,
-                                     headers={"Content-Type": "application/json"})
+            response = requests.post(target, data=body, timeout=self.timeout, headers=headers)
         except requests.Timeout:
             raise RetryLater(f"no answer from {target} within {self.timeout:g} s", timeout=True) from None
         except requests.RequestException as error:
@@ -87,3 +104,27 @@ class SimulatorAdapter(DisplayAdapter):
         if response.status_code in (200, 409) and isinstance(answer.get("current_version"), int):
             return PushResult(response.status_code == 200, answer["current_version"], str(answer.get("detail", "")))
         raise Rejected(f"{target} answered {response.status_code}: {str(answer.get('error', ''))[:200]}")
+
+    def fetch_status(self) -> BoardStatus:
+        url = self.board.options.get("url")
+        if not url:
+            board = LOCAL_BOARDS.get(self.screen)
+            return BoardStatus(True, board.current_version if board else 0, detail="in this process")
+        target = f"{url.rstrip('/')}/screens/{self.screen}/state"
+        try:
+            response = requests.get(target, timeout=self.timeout)
+        except requests.Timeout:
+            return BoardStatus(False, detail=f"no answer from {target} within {self.timeout:g} s")
+        except requests.RequestException as error:
+            return BoardStatus(False, detail=f"cannot reach {target}: {type(error).__name__}")
+        try:
+            state = response.json() if response.status_code == 200 else {}
+        except ValueError:
+            state = {}
+        version = state.get("current_version") if isinstance(state, dict) else None
+        if not isinstance(version, int):
+            return BoardStatus(False, detail=f"{target} answered {response.status_code}")
+        # A provisioned simulated board says what it shows now; a bare one only keeps manifests.
+        playing = state.get("now_playing")
+        asset = playing.get("asset_id") if isinstance(playing, dict) else None
+        return BoardStatus(True, version, asset if isinstance(asset, int) else None)

@@ -27,6 +27,7 @@ from cms.models import BoardSync, Manifest, MediaAsset, MediaDerivative, Playlis
 from cms.services.rules import resolver_playlist, resolver_rule
 from cms.services.timelines import board_for
 from display_adapters.base import AdapterError, BoardRef, PushResult
+from display_adapters.registry import pull_only_kinds
 from scheduler.backoff import retry_delay
 from scheduler.model import Playlist as PlanPlaylist
 from scheduler.model import Rule, Timeline
@@ -349,10 +350,12 @@ class PushOutcome:
 
 
 def due_pushes(now: datetime, busy: set[int], limit: int) -> list[PushJob]:
-    """Boards whose newest manifest is not yet acknowledged and whose next try is due."""
+    """Boards whose newest manifest is not yet acknowledged and whose next try is due.
+    Boards of kinds that are not pushed to (the web player pulls) are never due."""
     rows = db.session.execute(
         select(Screen, BoardSync.latest_version).join(BoardSync, BoardSync.screen_id == Screen.id)
-        .where(Screen.active.is_(True), BoardSync.latest_version > BoardSync.acknowledged_version,
+        .where(Screen.active.is_(True), Screen.adapter_kind.not_in(pull_only_kinds()),
+               BoardSync.latest_version > BoardSync.acknowledged_version,
                (BoardSync.next_attempt_at.is_(None)) | (BoardSync.next_attempt_at <= now))
         .order_by(BoardSync.next_attempt_at.is_not(None), BoardSync.next_attempt_at, Screen.id)).all()
     wanted = [(screen, version) for screen, version in rows if screen.id not in busy][:limit]
@@ -366,7 +369,7 @@ def due_pushes(now: datetime, busy: set[int], limit: int) -> list[PushJob]:
         body = bodies.get((screen.id, version))
         if body is not None:
             ref = BoardRef(screen.id, screen.code, screen.adapter_kind, screen.width, screen.height,
-                           dict(screen.adapter_options or {}))
+                           dict(screen.adapter_options or {}), getattr(screen, "signing_key", "") or "")
             jobs.append(PushJob(ref, version, body))
     return jobs
 

@@ -1,0 +1,1 @@
+"""Fakes for peers that cannot run here (named as such wherever they are used)."""
