@@ -30,6 +30,7 @@ import os
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,7 @@ log = logging.getLogger("panoled.scheduler")
 DISPATCH_SECONDS = 1.0
 LEADERSHIP_CHECK_SECONDS = 5.0
 OVERRUN_GRACE_SECONDS = 5.0  # past the push timeout before a push is given up as stuck
+MAX_QUEUED = 100_000
 
 
 def utc_now() -> datetime:
@@ -67,6 +69,9 @@ class SchedulerService:
         self._reconciling = threading.Lock()
         self._busy: dict[int, tuple[object, int, float]] = {}  # board id -> (push token, version, monotonic deadline)
         self._busy_lock = threading.Lock()
+        self._idle = threading.Condition(self._busy_lock)  # notified whenever a push ends
+        self._queue: deque[PushJob] = deque()
+        self._queued: set[int] = set()
         self._boundaries: dict[int, list[int]] = {}
         self._jobs: BackgroundScheduler | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -92,6 +97,8 @@ class SchedulerService:
         self.terms += 1
         with self._busy_lock:
             self._busy.clear()
+            self._queue.clear()
+            self._queued.clear()
         self._boundaries = {}
         # Room for pushes stuck past their deadline, which no longer count against push_workers.
         self._pool = ThreadPoolExecutor(self.settings.push_workers * 2, thread_name_prefix="push")
@@ -136,15 +143,22 @@ class SchedulerService:
 
             with self.app.app_context():
                 report = reconcile(self.config, self.clock())
-                jobs = due_pushes(self.clock(), set(), 1_000_000)
+                jobs = due_pushes(self.clock(), set(), MAX_QUEUED)
                 db.session.remove()
-            futures = [self._submit(job) for job in jobs]
-            for future in futures:
-                future.result()
+            with self._busy_lock:
+                self._queue.extend(jobs)
+                self._queued.update(job.board.board_id for job in jobs)
+            self._pump()
+            while True:
+                with self._busy_lock:
+                    if not self._queue and not self._busy:
+                        break
+                    self._idle.wait(0.5)
+                self._give_up_on_overdue()  # a stuck push is recorded as timed out, not waited for
             return len(report.new_versions), len(jobs)
         finally:
             self.leading.clear()
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
             self.leadership.release()
 
@@ -199,6 +213,9 @@ class SchedulerService:
                      replace_existing=True, misfire_grace_time=None)
 
     def dispatch(self) -> None:
+        """Queue every push that is due, then start as many as there are free workers.
+        Each push that ends starts the next queued one at once, without waiting for
+        the next tick."""
         from cms.extensions import db
         from cms.services.manifests import due_pushes
 
@@ -206,24 +223,32 @@ class SchedulerService:
             return
         self._give_up_on_overdue()
         with self._busy_lock:
-            free = self.settings.push_workers - len(self._busy)
-            busy = set(self._busy)
-        if free <= 0:
-            return
+            skip = set(self._busy) | self._queued
         with self.app.app_context():
             try:
-                jobs = due_pushes(self.clock(), busy, free)
+                jobs = due_pushes(self.clock(), skip, MAX_QUEUED)
             finally:
                 db.session.remove()
-        for job in jobs:
-            self._submit(job)
+        with self._busy_lock:
+            for job in jobs:
+                if job.board.board_id not in self._queued and job.board.board_id not in self._busy:
+                    self._queue.append(job)
+                    self._queued.add(job.board.board_id)
+        self._pump()
+
+    def _pump(self) -> None:
+        with self._busy_lock:
+            while self._queue and len(self._busy) < self.settings.push_workers and self.leading.is_set():
+                job = self._queue.popleft()
+                self._queued.discard(job.board.board_id)
+                self._submit(job)
 
     def _submit(self, job: PushJob) -> Future[None]:
+        """Starts a push; the caller holds `_busy_lock`."""
         assert self._pool is not None
         token = object()
         deadline = time.monotonic() + self.settings.push_timeout_seconds + OVERRUN_GRACE_SECONDS
-        with self._busy_lock:
-            self._busy[job.board.board_id] = (token, job.version, deadline)
+        self._busy[job.board.board_id] = (token, job.version, deadline)
         return self._pool.submit(self._push, job, token)
 
     def _give_up_on_overdue(self) -> None:
@@ -235,6 +260,8 @@ class SchedulerService:
             overdue = [(board_id, version) for board_id, (_token, version, deadline) in self._busy.items() if now > deadline]
             for board_id, _version in overdue:
                 del self._busy[board_id]
+        if overdue:
+            self._pump()
         for board_id, version in overdue:
             log.warning("scheduler %s: a push to board %s is stuck past its timeout; given up", self.name, board_id)
             self._record(board_id, version, PushOutcome(
@@ -260,6 +287,8 @@ class SchedulerService:
             with self._busy_lock:
                 if self._busy.get(job.board.board_id, (None,))[0] is token:
                     del self._busy[job.board.board_id]
+                self._idle.notify_all()
+            self._pump()
 
     def _record(self, board_id: int, version: int, outcome: PushOutcome) -> None:
         from cms.extensions import db
