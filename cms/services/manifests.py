@@ -369,7 +369,7 @@ def due_pushes(now: datetime, busy: set[int], limit: int) -> list[PushJob]:
         body = bodies.get((screen.id, version))
         if body is not None:
             ref = BoardRef(screen.id, screen.code, screen.adapter_kind, screen.width, screen.height,
-                           dict(screen.adapter_options or {}), getattr(screen, "signing_key", "") or "")
+                           dict(screen.adapter_options or {}), screen.signing_key or "")
             jobs.append(PushJob(ref, version, body))
     return jobs
 

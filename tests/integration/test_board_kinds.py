@@ -32,13 +32,9 @@ def test_a_web_player_is_never_pushed_to_and_an_http_json_board_gets_signed_push
         client, app: Flask, accounts: Accounts, imported_plan: Any) -> None:
     editor, approver, operator = accounts.token("editor"), accounts.token("approver"), accounts.token("operator")
     player = add_board(client, operator, "VT-KIOSK", "webplayer", {})
-    with app.app_context():
-        has_keys = hasattr(Screen, "signing_key")
-    receiver_key = ""
     controller = add_board(client, operator, "VT-JSON", "http-json", {"url": "http://127.0.0.1:9"})
-    if has_keys:  # the secret is shown once, at registration
-        receiver_key = board_key(controller["secret"])
-    receiver = HttpJsonReceiver(receiver_key or "00" * 32).start()
+    key = board_key(controller["secret"])  # what the integrator configures from the secret shown once
+    receiver = HttpJsonReceiver(key).start()
     try:
         with app.app_context():
             screen = db.session.get(Screen, controller["id"])
@@ -52,9 +48,8 @@ def test_a_web_player_is_never_pushed_to_and_an_http_json_board_gets_signed_push
             assert set(reconcile(app.config["PANOLED"], NOW).new_versions) == {player["id"], controller["id"]}
             due = due_pushes(NOW, set(), 100)
             assert [job.board.code for job in due] == ["VT-JSON"]
-            assert due[0].board.signing_key == receiver_key
+            assert due[0].board.signing_key == key
         SchedulerService(app, name="test", clock=lambda: NOW).run_once()
-        if has_keys:
-            assert receiver.state.accepted == [1] and receiver.state.board == "VT-JSON"
+        assert receiver.state.accepted == [1] and receiver.state.board == "VT-JSON"
     finally:
         receiver.stop()
