@@ -422,6 +422,65 @@ def scheduler_status(as_json: bool) -> None:
                    f"{s['last_result'] or '-':<8} {s['last_error'][:60]}")
 
 
+@main.group("simulator")
+def simulator_group() -> None:
+    """Simulated Panoled boards, served over HTTP for the scheduler to push to."""
+
+
+@simulator_group.command("run")
+@click.option("--screens", "count", type=click.IntRange(1, 500), required=True, help="How many boards (SIM-01 ...).")
+@click.option("--port", type=click.IntRange(1, 65535), required=True, help="Port the boards listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the boards listen on.")
+@click.option("--speed", type=click.FloatRange(0.01, 100000), default=1.0, show_default=True,
+              help="Simulated time runs this many times faster (60: an hour a minute).")
+@click.option("--cms", "cms_url", default=None, help="Where the boards fetch media and send plays "
+              "(default: http://[web] host:port).")
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The boards' media, manifests and queued plays (default: <data_dir>/simulator).")
+@with_appcontext
+@friendly_errors
+def simulator_run(count: int, port: int, host: str, speed: float, cms_url: str | None, state_dir: Path | None) -> None:
+    """Run N simulated boards. Each gets a fresh secret at start (handed to the simulator,
+    never shown); the wall at http://HOST:PORT/ shows what every board plays."""
+    import signal
+    import threading
+
+    from cms.services.audit import Actor
+    from cms.services.simulators import connect_boards, ensure_simulator_boards
+
+    settings = _settings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _s, _f: stop.set())
+    signal.signal(signal.SIGINT, lambda _s, _f: stop.set())
+    server = _simulator_server(host, port, cms_url or _web_url(settings), state_dir or settings.data_dir / "simulator",
+                               speed, settings.boards.heartbeat_seconds)
+    screens = ensure_simulator_boards(count, server.url, Actor.command_line())
+    server.add_boards(connect_boards(screens, server.url, Actor.command_line()))
+    server.start()
+    click.echo(f"{count} simulated boards ({screens[0].code}..{screens[-1].code}) at {server.url}/ , "
+               f"speed {speed:g}, media and plays via {server.cms_url}  (Ctrl+C stops them)")
+    while not stop.wait(3600):
+        pass
+    server.stop()
+
+
+def _web_url(settings: Any, host: str | None = None, port: int | None = None) -> str:
+    host = host or settings.web.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://{host}:{port or settings.web.port}"
+
+
+def _simulator_server(host: str, port: int, cms_url: str, state_dir: Path, speed: float, heartbeat_seconds: float) -> Any:
+    from display_adapters.simulator_server import SimulatorServer
+
+    try:
+        return SimulatorServer(host, port, cms_url=cms_url, state_dir=state_dir, speed=speed,
+                               heartbeat_seconds=heartbeat_seconds)
+    except OSError as error:
+        raise click.ClickException(f"the simulator cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
 @main.command("run")
 @click.option("--host", default=None, help="Address to listen on (default: [web] host).")
 @click.option("--port", type=int, default=None, help="Port (default: [web] port).")
@@ -470,8 +529,21 @@ def demo_command(ctx: click.Context, host: str | None, port: int | None, no_serv
 
     from cms.services.demo import seed_demo
 
+    from cms.services.demo import BOARDS
+    from cms.services.simulators import boards_by_code, connect_boards
+
     if seed_demo(settings, datetime.now(settings.tz).date()):
         click.echo("demo: 6 simulated boards, 4 campaign banners, their playlists and rules from today")
+    demo_boards = boards_by_code([board.code for board in BOARDS])
+    simulator = None
+    if no_serve:
+        connect_boards(demo_boards, None, actor)  # boards in this process, for `scheduler run --once`
+    else:
+        simulator = _simulator_server("127.0.0.1", settings.simulator.port, _web_url(settings, host, port),
+                                      settings.data_dir / "simulator", 1.0, settings.boards.heartbeat_seconds)
+        simulator.add_boards(connect_boards(demo_boards, simulator.url, actor))
+        simulator.start()
+        click.echo(f"demo: the simulated boards play at {simulator.url}/")
     click.echo("")
     click.echo(f"  Sign in at http://{host or settings.web.host}:{port or settings.web.port}/login")
     click.echo(f"  e-mail:   {DEMO_ADMIN}")
@@ -489,4 +561,8 @@ def demo_command(ctx: click.Context, host: str | None, port: int | None, no_serv
         start_workers(app, settings.media.workers, threading.Event())
         scheduler = SchedulerService(app, name="demo")
         threading.Thread(target=scheduler.run, name="scheduler", daemon=True).start()
-        _serve(app, host, port)
+        try:
+            _serve(app, host, port)
+        finally:
+            if simulator is not None:
+                simulator.stop()

@@ -107,6 +107,13 @@ class BoardsConfig:
 
 
 @dataclass(frozen=True)
+class SimulatorConfig:
+    """The simulated boards `panoled demo` serves (`panoled simulator run` takes --port instead)."""
+
+    port: int = 0  # 0: a free port, chosen at each start
+
+
+@dataclass(frozen=True)
 class BoardProfileConfig:
     """A board size renditions are made for, until boards are registered."""
 
@@ -136,6 +143,7 @@ class Config:
     media: MediaConfig = field(default_factory=MediaConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     boards: BoardsConfig = field(default_factory=BoardsConfig)
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     board_profiles: tuple[BoardProfileConfig, ...] = DEFAULT_PROFILES
     source: str = ""  # the file this was read from, for messages
 
@@ -162,6 +170,7 @@ SECTIONS: dict[str, type] = {
     "media": MediaConfig,
     "scheduler": SchedulerConfig,
     "boards": BoardsConfig,
+    "simulator": SimulatorConfig,
 }
 
 
@@ -338,6 +347,7 @@ def _validate(config: Config) -> None:
         (1 <= config.boards.offline_alert_minutes <= 10080, "boards.offline_alert_minutes", "must be between 1 and 10080"),
         (1 <= config.boards.unacknowledged_alert_minutes <= 10080, "boards.unacknowledged_alert_minutes",
          "must be between 1 and 10080"),
+        (0 <= config.simulator.port <= 65535, "simulator.port", "must be between 0 (a free port) and 65535"),
         (bool(config.organisation.name.strip()), "organisation.name", "must not be empty"),
     ]
     for ok, key, problem in checks:

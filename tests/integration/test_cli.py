@@ -91,7 +91,8 @@ def test_the_installed_command_inits_idempotently_with_env_configuration(tmp_pat
 def test_every_command_has_help(runner) -> None:
     commands = [["init"], ["user", "add"], ["user", "list"], ["token", "create"], ["plan", "import"],
                 ["campaign", "list"], ["run"], ["demo"], ["scheduler", "run"], ["scheduler", "status"],
-                ["screen", "add"], ["screen", "list"], ["timeline"], ["media", "add"], ["media", "work"]]
+                ["screen", "add"], ["screen", "list"], ["timeline"], ["media", "add"], ["media", "work"],
+                ["simulator", "run"]]
     for command in commands:
         result = runner.invoke(main, [*command, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, command

@@ -1,0 +1,248 @@
+"""The Panoled simulator against the real CMS served over HTTP on 127.0.0.1:
+schedule -> scheduler push -> the simulated board fetches its media, plays at high
+speed -> its plays arrive in the CMS with the right assets and times; and the
+faults: a board offline during a push gets the manifest later, and the CMS down
+while a board plays loses no play and doubles none."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from cms.extensions import db
+from cms.models import BoardSync, Manifest, PlaybackEvent, Screen
+from cms.services.audit import Actor
+from cms.services.simulators import connect_boards
+from conftest import Accounts
+from display_adapters.playback import Programme
+from display_adapters.simulator_server import SimulatorServer
+from display_adapters.virtual_board import VirtualBoard
+from schedule_setup import published_playlist, simulator_board
+from scheduler.service import SchedulerService
+
+SPEED = 600.0  # ten simulated minutes a second: a 15 s poster plays 40 times a second
+
+
+def wait_for(what: str, check: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {seconds} s")
+        time.sleep(0.1)
+
+
+class CmsServer:
+    """The CMS app behind a real HTTP server in a thread; can be stopped and started on the same port."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app, self.port = app, 0
+        self.server: BaseWSGIServer | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, name="cms", daemon=True).start()
+
+    def stop(self) -> None:
+        assert self.server is not None
+        self.server.shutdown()
+        self.server.server_close()
+        self.server = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def cms(app: Flask) -> Iterator[CmsServer]:
+    server = CmsServer(app)
+    yield server
+    if server.server is not None:
+        server.stop()
+
+
+@pytest.fixture
+def simulator(cms: CmsServer, tmp_path: Path) -> Iterator[SimulatorServer]:
+    server = SimulatorServer(cms_url=cms.url, state_dir=tmp_path / "simulator", speed=SPEED, upload_seconds=0.3,
+                             retry_base_seconds=0.2, retry_max_seconds=1.0, heartbeat_seconds=1.0).start()
+    yield server
+    server.stop()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+def scheduled_board(client: Any, app: Flask, accounts: Accounts, simulator: SimulatorServer, code: str) -> tuple[int, VirtualBoard]:
+    """A board in the simulator, with a poster scheduled all day from today, connected with a fresh secret."""
+    editor, approver, operator = accounts.token("editor"), accounts.token("approver"), accounts.token("operator")
+    screen_id = simulator_board(client, operator, code, simulator.url)
+    playlist = published_playlist(client, app, editor, approver)
+    today = datetime.now(UTC).date()
+    rule = client.post("/api/v1/rules", headers=editor, json={
+        "playlist_id": playlist, "board_ids": [screen_id], "date_from": (today - timedelta(days=1)).isoformat(),
+        "date_to": (today + timedelta(days=3)).isoformat()})
+    assert rule.status_code == 201, rule.get_json()
+    with app.app_context():
+        identities = connect_boards([db.session.get(Screen, screen_id)], simulator.url, Actor.command_line())
+    return screen_id, simulator.add_board(identities[0])
+
+
+def events(app: Flask, screen_id: int) -> list[PlaybackEvent]:
+    with app.app_context():
+        rows = list(db.session.scalars(select(PlaybackEvent).where(PlaybackEvent.screen_id == screen_id)
+                                       .order_by(PlaybackEvent.started_at)))
+        db.session.expunge_all()
+        return rows
+
+
+def manifest(app: Flask, screen_id: int, version: int) -> dict[str, Any]:
+    with app.app_context():
+        row = db.session.scalar(select(Manifest).where(Manifest.screen_id == screen_id, Manifest.version == version))
+        assert row is not None
+        return row.body
+
+
+def aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_a_pushed_manifest_is_fetched_played_and_its_plays_reach_the_cms(
+        client, app: Flask, accounts: Accounts, imported_plan: Any, cms: CmsServer, simulator: SimulatorServer) -> None:
+    screen_id, board = scheduled_board(client, app, accounts, simulator, "SIM-E2E")
+    assert SchedulerService(app, name="test").run_once() == (1, 1)
+    wait_for("the board plays manifest 1", lambda: board.playing_version == 1)
+    body = manifest(app, screen_id, 1)
+    poster = body["media"][0]
+    assert board.media_path(poster).stat().st_size == poster["bytes"]  # fetched over HTTP and checked
+    wait_for("50 plays in the CMS", lambda: len(events(app, screen_id)) >= 50)
+    plays = events(app, screen_id)
+    expected = {(p.start, p.end): p for p in Programme(body).plays_between(
+        aware(plays[0].started_at), aware(plays[-1].ended_at))}
+    assert [(aware(e.started_at), aware(e.ended_at)) for e in plays] == sorted(expected)  # every play, in order, none twice
+    assert {e.asset_id for e in plays} == {poster["asset_id"]}
+    assert {e.campaign_id for e in plays} == {poster["campaign_id"]} and {e.manifest_version for e in plays} == {1}
+    assert all(aware(e.ended_at) - aware(e.started_at) == timedelta(seconds=15) for e in plays)
+    state = requests.get(f"{simulator.url}/screens/SIM-E2E/state", timeout=5).json()
+    assert state["playing_version"] == 1 and state["now_playing"]["asset_id"] == poster["asset_id"]
+    frame = requests.get(f"{simulator.url}/screens/SIM-E2E/frame.png", timeout=5)
+    assert frame.headers["Content-Type"] == "image/png" and frame.content[:8] == b"\x89PNG\r\n\x1a\n"
+    from PIL import Image
+    import io
+
+    assert Image.open(io.BytesIO(frame.content)).size == (960, 320)
+    wall = requests.get(f"{simulator.url}/", timeout=5)
+    assert "SIM-E2E" in wall.text and "<script" not in wall.text
+    with app.app_context():
+        sync = db.session.get(BoardSync, screen_id)
+        assert sync is not None and sync.acknowledged_version == 1
+
+
+def test_an_unsigned_push_to_a_board_with_a_key_is_refused(
+        client, app: Flask, accounts: Accounts, imported_plan: Any, simulator: SimulatorServer) -> None:
+    scheduled_board(client, app, accounts, simulator, "SIM-KEY")
+    answer = requests.post(f"{simulator.url}/screens/SIM-KEY/manifest", json={"version": 5}, timeout=5)
+    assert answer.status_code == 401 and "signature" in answer.json()["error"]
+    assert simulator.boards.board("SIM-KEY").current_version == 0
+
+
+def test_a_board_offline_during_a_push_gets_the_manifest_later_and_a_lost_answer_costs_nothing(
+        client, app: Flask, accounts: Accounts, imported_plan: Any, cms: CmsServer, simulator: SimulatorServer) -> None:
+    screen_id, board = scheduled_board(client, app, accounts, simulator, "SIM-OFF")
+    assert requests.post(f"{simulator.url}/screens/SIM-OFF/faults", json={"offline_seconds": 3600}, timeout=5).ok
+    clock = Clock()
+    service = SchedulerService(app, name="test", clock=clock)
+    service.run_once()
+    assert board.playing_version is None and simulator.boards.board("SIM-OFF").accepted == []
+    with app.app_context():
+        sync = db.session.get(BoardSync, screen_id)
+        assert sync is not None and sync.acknowledged_version == 0 and sync.failures == 1
+    # Back online, but the first answer is lost on the way: the board took the manifest all the same.
+    assert requests.post(f"{simulator.url}/screens/SIM-OFF/faults", json={"offline_seconds": 0, "lost_acks": 1},
+                         timeout=5).ok
+    clock.offset = timedelta(minutes=10)
+    service.run_once()
+    assert simulator.boards.board("SIM-OFF").accepted == [1]
+    clock.offset = timedelta(minutes=20)
+    service.run_once()  # pushed again: the board says it holds it
+    with app.app_context():
+        sync = db.session.get(BoardSync, screen_id)
+        assert sync is not None and sync.acknowledged_version == 1
+    assert simulator.boards.board("SIM-OFF").accepted == [1] and simulator.boards.board("SIM-OFF").refused == []
+    wait_for("the board plays manifest 1", lambda: board.playing_version == 1)
+
+
+def test_plays_made_while_the_cms_is_down_arrive_once_when_it_is_back(
+        client, app: Flask, accounts: Accounts, imported_plan: Any, cms: CmsServer, simulator: SimulatorServer) -> None:
+    screen_id, board = scheduled_board(client, app, accounts, simulator, "SIM-CMS")
+    SchedulerService(app, name="test").run_once()
+    wait_for("the board plays", lambda: board.playing_version == 1)
+    wait_for("plays arrive", lambda: len(events(app, screen_id)) >= 5)
+    cms.stop()
+    wait_for("plays wait in the board's queue", lambda: len(board.queue) >= 40)
+    assert board.describe()["upload_error"]
+    cms.start()
+    wait_for("the queue empties", lambda: len(board.queue) == 0, seconds=40)
+    simulator.stop()  # nothing more is played: what the CMS holds is the whole story
+    plays = events(app, screen_id)
+    assert len({e.event_id for e in plays}) == len(plays)
+    starts = [aware(e.started_at) for e in plays]
+    ends = [aware(e.ended_at) for e in plays]
+    assert starts[1:] == ends[:-1], "a play is missing or doubled"  # one poster looping: back to back
+    assert len(plays) >= 45
+
+
+def test_simulator_run_provisions_its_boards_and_never_prints_their_secrets(app: Flask, tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = app.config["PANOLED"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PANOLED_")} | {
+        "PANOLED_DATABASE__URL": config.database_url, "PANOLED_STORAGE__DATA_DIR": str(config.data_dir)}
+    process = subprocess.Popen([str(Path(sys.executable).parent / "panoled"), "simulator", "run", "--screens", "5",
+                                "--port", str(port), "--speed", "60", "--cms", "http://127.0.0.1:9",
+                                "--state", str(tmp_path / "state")], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    try:
+        def answers() -> bool:
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/screens/SIM-05/state", timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_for("the simulator answers", answers, 60)
+        state = requests.get(f"http://127.0.0.1:{port}/screens/SIM-05/state", timeout=5).json()
+        assert (state["width"], state["height"]) == (1920, 1080)  # sizes cycle: the fifth is the first again
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=30)[0].decode()
+    assert process.returncode == 0, output
+    with app.app_context():
+        boards = list(db.session.scalars(select(Screen).where(Screen.code.like("SIM-%")).order_by(Screen.code)))
+        assert [(b.code, b.width, b.height) for b in boards] == [
+            ("SIM-01", 1920, 1080), ("SIM-02", 960, 320), ("SIM-03", 768, 384), ("SIM-04", 1440, 480),
+            ("SIM-05", 1920, 1080)]
+        assert all(b.adapter_options == {"url": f"http://127.0.0.1:{port}", "screen": b.code} for b in boards)
+        assert all(b.signing_key for b in boards)
+    assert "SIM-01..SIM-05" in output and "pnb_" not in output
