@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     from cms.extensions import csrf
     from cms.plans.api import bp as plans_api
     from cms.plans.views import bp as plans_bp
+    from cms.player.views import bp as player_bp
     from cms.screens.api import bp as screens_api
     from cms.screens.board_api import bp as board_api
     from cms.screens.calendar_views import bp as calendar_bp
@@ -43,7 +44,7 @@ def init_app(app: Flask) -> None:
     from cms.screens.rule_views import bp as rules_bp
     from cms.screens.views import bp as screens_bp
 
-    for blueprint in (auth_bp, branding_bp, campaigns_bp, plans_bp, assets_bp, playlists_bp, screens_bp, rules_bp, calendar_bp, account_bp, admin_bp, openapi_bp):
+    for blueprint in (auth_bp, branding_bp, campaigns_bp, plans_bp, assets_bp, playlists_bp, screens_bp, rules_bp, calendar_bp, account_bp, admin_bp, openapi_bp, player_bp):
         app.register_blueprint(blueprint)
     for blueprint in (campaigns_api, plans_api, media_api, playlists_api, rules_api, screens_api, users_api, board_api):
         csrf.exempt(blueprint)  # bearer tokens only, never the session cookie: see cms.access

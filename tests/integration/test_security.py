@@ -47,9 +47,11 @@ def test_every_route_declares_who_may_use_it(app: Flask) -> None:
     assert undeclared == []
 
 
-def test_only_login_language_health_and_the_api_document_are_public(app: Flask) -> None:
+def test_only_login_language_health_the_api_document_and_the_player_shell_are_public(app: Flask) -> None:
     public = sorted(rule.rule for rule in app.url_map.iter_rules() if access_of(app, rule.endpoint) == PUBLIC)
-    assert public == ["/api/openapi.json", "/branding/logo", "/healthz", "/language", "/login"]
+    # The web player's page and service worker hold no schedule: the board's secret opens that.
+    assert public == ["/api/openapi.json", "/branding/logo", "/healthz", "/language", "/login",
+                      "/player/<int:screen_id>", "/player/sw.js"]
 
 
 def test_signed_out_visitors_are_sent_to_login(client) -> None:
