@@ -74,7 +74,8 @@ class HttpJsonAdapter(DisplayAdapter):
     def _call(self, method: str, target: str, body: bytes) -> requests.Response:
         headers = self._headers(body)
         try:
-            response = requests.request(method, target, data=body or None, headers=headers, timeout=self.timeout)
+            response = requests.request(method, target, data=body or None, headers=headers, timeout=self.timeout,
+                                        allow_redirects=False)
         except requests.Timeout:
             raise RetryLater(f"no answer from {target} within {self.timeout:g} s", timeout=True) from None
         except requests.RequestException as error:

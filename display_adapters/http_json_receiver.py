@@ -64,7 +64,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if self.path.rstrip("/") != "/manifest":
             return self._send(404, {"error": "not found"})
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            return self._send(400, {"error": "bad Content-Length"})
         if length > MAX_BODY:
             return self._send(413, {"error": "manifest too large"})
         body = self.rfile.read(length)

@@ -90,7 +90,7 @@ class SimulatorAdapter(DisplayAdapter):
         else:
             body = json.dumps(manifest).encode("utf-8")
         try:
-            response = requests.post(target, data=body, timeout=self.timeout, headers=headers)
+            response = requests.post(target, data=body, timeout=self.timeout, headers=headers, allow_redirects=False)
         except requests.Timeout:
             raise RetryLater(f"no answer from {target} within {self.timeout:g} s", timeout=True) from None
         except requests.RequestException as error:
@@ -112,7 +112,7 @@ class SimulatorAdapter(DisplayAdapter):
             return BoardStatus(True, board.current_version if board else 0, detail="in this process")
         target = f"{url.rstrip('/')}/screens/{self.screen}/state"
         try:
-            response = requests.get(target, timeout=self.timeout)
+            response = requests.get(target, timeout=self.timeout, allow_redirects=False)
         except requests.Timeout:
             return BoardStatus(False, detail=f"no answer from {target} within {self.timeout:g} s")
         except requests.RequestException as error:

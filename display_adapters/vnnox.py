@@ -103,6 +103,7 @@ class VnnoxAdapter(DisplayAdapter):
     optional_options = ("region", "base_url", "media_base_url")
     secret_options = frozenset({"app_secret"})
     capabilities = frozenset({"push", "status"})
+    calls_in = False  # a NovaStar player talks to VNNOX, never to Panoled
 
     @classmethod
     def check_options(cls, options: Mapping[str, str]) -> None:
@@ -223,7 +224,7 @@ class VnnoxAdapter(DisplayAdapter):
             return cached
         digest, size = hashlib.md5(usedforsecurity=False), 0
         try:
-            with requests.get(url, stream=True, timeout=self.timeout) as response:
+            with requests.get(url, stream=True, timeout=self.timeout, allow_redirects=False) as response:
                 if response.status_code != 200:
                     raise RetryLater(f"media {url} answered {response.status_code}: the player could not fetch it either")
                 for chunk in response.iter_content(1 << 20):
@@ -246,7 +247,7 @@ class VnnoxAdapter(DisplayAdapter):
                    "Content-Type": "application/json; charset=utf-8"}
         try:
             response = requests.post(target, data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-                                     headers=headers, timeout=self.timeout)
+                                     headers=headers, timeout=self.timeout, allow_redirects=False)
         except requests.Timeout:
             raise RetryLater(f"no answer from {target} within {self.timeout:g} s", timeout=True) from None
         except requests.RequestException as error:
@@ -254,9 +255,9 @@ class VnnoxAdapter(DisplayAdapter):
         if response.status_code >= 500 or response.status_code == 429:
             raise RetryLater(f"{target} answered {response.status_code}")
         if response.status_code in (401, 403):
-            raise Rejected(f"VNNOX refused the credentials ({response.status_code}): {response.text[:200]}")
+            raise Rejected(f"VNNOX refused the credentials ({response.status_code})")
         if response.status_code != 200:
-            raise Rejected(f"{target} answered {response.status_code}: {response.text[:200]}")
+            raise Rejected(f"{target} answered {response.status_code}")
         try:
             return response.json()
         except ValueError:

@@ -25,7 +25,10 @@ def actor() -> Actor:
 
 
 def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested too deep to parse: as bad as any other non-JSON body
+        body = None
     if not isinstance(body, dict):
         raise ValidationFailed("The request body must be a JSON object.", code="body_not_json")
     return body

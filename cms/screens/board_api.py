@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response, current_app, g, request
 
+from cms.services.playback import EARLIEST, LATEST
 from cms.access import board_only
 from cms.api import api_blueprint, json_body, number_field
 from cms.assets.views import send_stored_file
@@ -74,7 +75,7 @@ def _instant(body: dict[str, Any], key: str) -> datetime | None:
         moment = datetime.fromisoformat(value) if isinstance(value, str) and len(value) <= 40 else None
     except ValueError:
         moment = None
-    if moment is None or moment.tzinfo is None:
+    if moment is None or moment.tzinfo is None or not EARLIEST <= moment <= LATEST:
         raise ValidationFailed("%(key)s must be an ISO 8601 time with its offset.", code="field_invalid", key=key)
     return moment
 

@@ -83,7 +83,8 @@ def record_heartbeat(screen: Screen, beat: Heartbeat, config: Config, now: datet
     values: dict[str, Any] = {"last_seen_at": now, "board_clock_at": beat.at, "heartbeat_version": beat.version,
                               "current_asset_id": beat.asset_id}
     old_key = None
-    if beat.screenshot is not None:
+    wanted = screenshot_wanted(db.session.get(BoardHealth, screen.id))
+    if beat.screenshot is not None and wanted:  # one nobody asked for is dropped, so boards cannot fill the disk
         store = storage(config)
         key = store.new_key(".png")
         store.path(key).write_bytes(beat.screenshot)
@@ -103,12 +104,21 @@ def _board_reports(screen_id: int, version: int) -> None:
     """The board plays `version`: that is what it holds (reported), and when we made that
     version, what it acknowledged. Both only move up."""
     ours = db.session.scalar(select(Manifest.id).where(Manifest.screen_id == screen_id, Manifest.version == version))
+    if ours is None and not plausible_version(screen_id, version):
+        return  # far above anything we made: a faulty or hostile board must not renumber our manifests
     values: dict[str, Any] = {"reported_version": case((BoardSync.reported_version < version, version),
                                                        else_=BoardSync.reported_version)}
     if ours is not None:
         values["acknowledged_version"] = case((BoardSync.acknowledged_version < version, version),
                                               else_=BoardSync.acknowledged_version)
     db.session.execute(update(BoardSync).where(BoardSync.screen_id == screen_id).values(**values))
+
+
+def plausible_version(screen_id: int, version: int) -> bool:
+    from cms.services.manifests import plausible_report
+
+    latest = db.session.scalar(select(BoardSync.latest_version).where(BoardSync.screen_id == screen_id)) or 0
+    return plausible_report(latest, version)
 
 
 def screenshot_wanted(health: BoardHealth | None) -> bool:
@@ -177,6 +187,16 @@ class Alert:
     detail: dict[str, Any]
 
 
+def _calls_in(kind: str) -> bool:
+    """Whether boards of this kind send heartbeats; silence from one that cannot is no alert."""
+    from display_adapters.registry import adapter_class
+
+    try:
+        return adapter_class(kind).calls_in
+    except Exception:  # an uninstalled kind: say so through the offline alert
+        return True
+
+
 def board_alerts(settings: BoardsConfig, now: datetime) -> list[Alert]:
     """What an operator should look at, per active board: offline for `offline_alert_minutes`
     (or never called in that long after registration), a newest manifest not acknowledged
@@ -194,7 +214,7 @@ def board_alerts(settings: BoardsConfig, now: datetime) -> list[Alert]:
         health, sync = healths.get(screen.id), syncs.get(screen.id)
         seen = health.last_seen_at if health else None
         online = is_online(health, settings, now)
-        if not online:
+        if not online and _calls_in(screen.adapter_kind):
             since = seen + offline_after if seen is not None else None
             if (since or screen.created_at) <= now - timedelta(minutes=settings.offline_alert_minutes):
                 alerts.append(Alert("offline", screen.id, screen.code, screen.name, since,

@@ -270,7 +270,8 @@ def reconcile(config: Config, now: datetime, fence: Callable[[], bool] | None = 
             if latest.get(screen.id) == digest and not (sync is not None and _outnumbered(sync)):
                 db.session.execute(update(BoardSync).where(where).values(input_fingerprint=mark))
                 continue
-            version = max(sync.latest_version, sync.reported_version) + 1 if sync is not None else 1
+            version = (max(sync.latest_version, min(sync.reported_version, sync.latest_version + MAX_VERSION_JUMP)) + 1
+                       if sync is not None else 1)
             body = {**body, "version": version, "generated_at": _iso(now)}
             db.session.add(Manifest(screen_id=screen.id, version=version, content_hash=digest, valid_from=window[0],
                                     valid_until=window[1], body=body, boundaries=boundaries(timeline), created_at=now))
@@ -392,6 +393,16 @@ def push(job: PushJob, timeout: float) -> PushOutcome:
     return PushOutcome("stale", latency, answer.detail or "the board holds a newer version", answer.current_version)
 
 
+MAX_VERSION_JUMP = 1000  # a board reporting more than this above our versions is not believed
+MAX_VERSION = 2**31 - 1 - MAX_VERSION_JUMP
+
+
+def plausible_report(ours: int, reported: int | None) -> bool:
+    """Whether a version a board says it holds may be believed, given our newest: a board
+    restored from an older database may be ahead a little, never by a thousand."""
+    return reported is not None and 0 <= reported <= min(ours + MAX_VERSION_JUMP, MAX_VERSION)
+
+
 def record_push(screen_id: int, version: int, outcome: PushOutcome, now: datetime, settings: SchedulerConfig,
                 scheduler: str, rng: random.Random | None = None) -> None:
     """Keep the attempt (it ended at `now`), and move the board's state on: acknowledged,
@@ -400,7 +411,7 @@ def record_push(screen_id: int, version: int, outcome: PushOutcome, now: datetim
     db.session.add(PushAttempt(screen_id=screen_id, version=version, started_at=started, latency_ms=round(outcome.latency_ms, 3),
                                result=outcome.result, error=outcome.error, scheduler=scheduler[:120]))
     values: dict[str, Any] = {"last_attempt_at": now, "last_result": outcome.result, "last_error": outcome.error}
-    reported = outcome.current_version
+    reported = outcome.current_version if plausible_report(version, outcome.current_version) else None
     if reported is not None:
         values["reported_version"] = case((BoardSync.reported_version < reported, reported),
                                           else_=BoardSync.reported_version)

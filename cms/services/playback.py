@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, select, tuple_
@@ -24,6 +24,9 @@ from cms.models import BoardHealth, Campaign, Manifest, MediaAsset, PlaybackEven
 MAX_PLAYS = 1000
 CLOCK_SKEW = timedelta(minutes=5)
 LONGEST_PLAY = timedelta(hours=24)
+# Times a board may report; anything else is refused, so date arithmetic cannot overflow.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_INT = 2**31 - 1
 
 
@@ -63,6 +66,8 @@ def _instant(play: dict[str, Any], index: int, key: str) -> datetime:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise _invalid(index, key, "an ISO 8601 time with its offset (e.g. 2024-06-05T08:00:00Z)")
+    if not EARLIEST <= moment <= LATEST:
+        raise _invalid(index, key, "a time between the years 2000 and 2100")
     return moment
 
 
@@ -114,12 +119,26 @@ def _names(screen: Screen, plays: list[Play]) -> dict[int, tuple[str, int | None
             for asset_id, (name, campaign) in found.items()}
 
 
-def _flags(screen: Screen, play: Play, known: bool, now: datetime) -> list[str]:
+def _manifest_media(screen: Screen, plays: list[Play]) -> dict[int, set[int]]:
+    """For each manifest version the plays name that we made for this board, the assets it names."""
+    versions = {(screen.id, p.manifest_version) for p in plays}
+    rows = db.session.execute(select(Manifest.version, Manifest.body).where(
+        tuple_(Manifest.screen_id, Manifest.version).in_(versions)))
+    return {version: {m["asset_id"] for m in (body or {}).get("media", ())} for version, body in rows}
+
+
+def _flags(screen: Screen, play: Play, known: bool, now: datetime, manifests: dict[int, set[int]]) -> list[str]:
+    """What makes a play doubtful as evidence; the play is kept either way."""
     flags = []
     if play.started_at > now + CLOCK_SKEW or play.ended_at > now + CLOCK_SKEW or play.started_at < screen.created_at:
         flags.append("clock_skew")
     if not known:
         flags.append("unknown_asset")
+    named = manifests.get(play.manifest_version)
+    if named is None:
+        flags.append("unknown_manifest")  # a version we never made for this board (or one since pruned)
+    elif play.asset_id not in named:
+        flags.append("not_in_manifest")  # the board showed something its manifest does not name
     return flags
 
 
@@ -127,6 +146,7 @@ def ingest_plays(screen: Screen, plays: list[Play], now: datetime) -> Ingested:
     """Store the plays not stored before for this board; commits."""
     unique = list({p.event_id: p for p in reversed(plays)}.values())[::-1]  # the first of repeated uuids
     names = _names(screen, unique) if unique else {}
+    manifests = _manifest_media(screen, unique) if unique else {}
     rows = []
     for play in unique:
         name, campaign_id, title = names.get(play.asset_id, ("", None, ""))
@@ -135,7 +155,7 @@ def ingest_plays(screen: Screen, plays: list[Play], now: datetime) -> Ingested:
             "campaign_id": campaign_id, "campaign_title": title[:2000], "screen_code": screen.code,
             "screen_name": screen.name, "manifest_version": play.manifest_version, "started_at": play.started_at,
             "ended_at": play.ended_at, "frame_hash": play.frame_hash, "received_at": now,
-            "flags": _flags(screen, play, play.asset_id in names, now),
+            "flags": _flags(screen, play, play.asset_id in names, now, manifests),
         })
     stored: set[str] = set()
     if rows:

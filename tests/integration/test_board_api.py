@@ -241,6 +241,7 @@ def test_a_batch_sent_twice_stores_each_play_once(client, app: Flask, accounts: 
     board, secret = new_board(client, accounts.token("operator"), "LOG-1")
     _registered_days_ago(app, board, 90)
     asset = _campaign_asset(client, app, accounts)
+    make_manifest(app, board, 1, (asset,))
     url = f"/api/v1/screens/{board}/playlogs"
     now = datetime.now(UTC)
     plays = [_play(asset, now - timedelta(minutes=m)) for m in (3, 2, 1)]
@@ -326,9 +327,40 @@ def test_plays_in_the_future_or_before_the_board_existed_are_kept_and_flagged(cl
     answer = post_signed(client, f"/api/v1/screens/{board}/playlogs", secret, {"plays": [ahead, before, fine, slightly]})
     assert len(answer.get_json()["new"]) == 4
     flags = {row.event_id: row.flags for row in _stored(app, board)}
-    assert flags[ahead["event_id"]] == ["clock_skew", "unknown_asset"]
-    assert flags[before["event_id"]] == ["clock_skew", "unknown_asset"]
-    assert flags[fine["event_id"]] == flags[slightly["event_id"]] == ["unknown_asset"]
+    assert flags[ahead["event_id"]] == ["clock_skew", "unknown_asset", "unknown_manifest"]
+    assert flags[before["event_id"]] == ["clock_skew", "unknown_asset", "unknown_manifest"]
+    assert flags[fine["event_id"]] == flags[slightly["event_id"]] == ["unknown_asset", "unknown_manifest"]
+
+
+def test_a_play_the_boards_manifests_do_not_vouch_for_is_kept_and_flagged(client, app: Flask, accounts: Accounts,
+                                                                         imported_plan: Any) -> None:
+    board, secret = new_board(client, accounts.token("operator"), "LOG-7")
+    _registered_days_ago(app, board, 1)
+    asset = _campaign_asset(client, app, accounts)
+    make_manifest(app, board, 1, (555,))
+    now = datetime.now(UTC)
+    outside = _play(asset, now - timedelta(minutes=3), version=1)  # a real asset its manifest does not name
+    invented = _play(asset, now - timedelta(minutes=2), version=999)  # a version never made
+    post_signed(client, f"/api/v1/screens/{board}/playlogs", secret, {"plays": [outside, invented]})
+    flags = {row.event_id: row.flags for row in _stored(app, board)}
+    assert flags == {outside["event_id"]: ["not_in_manifest"], invented["event_id"]: ["unknown_manifest"]}
+
+
+def test_times_outside_2000_to_2100_are_refused_and_nothing_is_stored(client, app: Flask, accounts: Accounts) -> None:
+    board, secret = new_board(client, accounts.token("operator"), "LOG-8")
+    for start in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"):
+        play = {"event_id": str(uuid.uuid4()), "asset_id": 1, "manifest_version": 1, "start": start, "end": start}
+        answer = post_signed(client, f"/api/v1/screens/{board}/playlogs", secret, {"plays": [play]})
+        assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "play_invalid"
+    beat = post_signed(client, f"/api/v1/screens/{board}/heartbeat", secret, {"at": "9999-12-31T23:59:59-12:00"})
+    assert beat.status_code == 422
+    assert _stored(app, board) == []
+
+
+def test_a_body_nested_too_deep_is_refused_like_any_bad_body(client, accounts: Accounts) -> None:
+    headers = accounts.token("editor") | {"Content-Type": "application/json"}
+    answer = client.post("/api/v1/playlists", data="[" * 200_000, headers=headers)
+    assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "body_not_json"
 
 
 def test_a_play_of_media_gone_from_the_library_keeps_the_names_its_manifest_gave(client, app: Flask, accounts: Accounts) -> None:

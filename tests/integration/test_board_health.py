@@ -134,13 +134,17 @@ def test_a_requested_screenshot_comes_with_the_next_heartbeat_and_shows_on_the_b
     shown = client.get(f"/screens/{board}/screenshot.png")
     assert shown.status_code == 200 and shown.get_data() == picture and shown.mimetype == "image/png"
     assert f"/screens/{board}/screenshot.png" in client.get(f"/screens/{board}").get_data(as_text=True)
-    # A newer screenshot replaces the old one, whose file goes.
+    # One nobody asked for is dropped; a newer requested one replaces the old, whose file goes.
     from cms.extensions import db
     from cms.models import BoardHealth
     from cms.services.media import storage
 
     with app.app_context():
         old_key = db.session.get(BoardHealth, board).screenshot_key
+    post_signed(client, url, secret, {"version": None, "screenshot": base64.b64encode(_png((0, 200, 0))).decode()})
+    assert client.get(f"/screens/{board}/screenshot.png").get_data() == picture
+    page = client.get(f"/screens/{board}")
+    client.post(f"/screens/{board}/screenshot", data={"csrf_token": csrf_token(page)})
     post_signed(client, url, secret, {"version": None, "screenshot": base64.b64encode(_png((0, 0, 200))).decode()})
     assert client.get(f"/screens/{board}/screenshot.png").get_data() == _png((0, 0, 200))
     assert not storage(app.config["PANOLED"]).exists(old_key)
@@ -148,3 +152,38 @@ def test_a_requested_screenshot_comes_with_the_next_heartbeat_and_shows_on_the_b
     client.post("/logout", data={"csrf_token": csrf_token(page)})
     assert client.get(f"/screens/{board}/screenshot.png").status_code == 302  # signed out: to the login page
     assert client.get("/screens/alerts").status_code == 302
+
+
+def test_a_version_far_above_ours_is_not_believed(client, app: Flask, accounts: Accounts) -> None:
+    """A faulty or hostile board saying it holds version 2,147,483,647 must not make the
+    next reconcile number a manifest beyond what the database can hold, for every board."""
+    from board_calls import sync_of
+    from cms.services.manifests import reconcile
+
+    board, secret = new_board(client, accounts.token("operator"), "HB-BIG")
+    make_manifest(app, board, 3)
+    url = f"/api/v1/screens/{board}/heartbeat"
+    assert post_signed(client, url, secret, {"version": 2**31 - 1}).status_code == 200
+    assert sync_of(app, board) == (3, 0, 0)
+    assert post_signed(client, url, secret, {"version": 7}).status_code == 200  # a restored database: a little ahead
+    assert sync_of(app, board) == (3, 0, 7)
+    with app.app_context():
+        assert reconcile(app.config["PANOLED"], datetime.now(UTC)).new_versions[board] == 8
+
+
+def test_a_board_that_cannot_call_in_is_never_an_offline_alert(client, app: Flask, accounts: Accounts) -> None:
+    from cms.extensions import db
+    from cms.models import Screen
+    from cms.services.board_health import board_alerts
+
+    operator = accounts.token("operator")
+    quiet = client.post("/api/v1/screens", headers=operator, json={
+        "name": "VNNOX", "code": "VN-1", "width": 960, "height": 320, "adapter": "novastar-vnnox",
+        "adapter_options": {"app_key": "k", "app_secret": "s", "player_id": "p", "media_base_url": "https://cdn.example.vn/"}})
+    assert quiet.status_code == 201, quiet.get_json()
+    silent, _secret = new_board(client, operator, "SIM-QUIET")
+    later = datetime.now(UTC) + timedelta(hours=2)
+    with app.app_context():
+        kinds = {a.code: a.kind for a in board_alerts(app.config["PANOLED"].boards, later)}
+        assert db.session.get(Screen, silent) is not None
+    assert kinds.get("SIM-QUIET") == "offline" and "VN-1" not in kinds

@@ -22,6 +22,7 @@
   const KEY_LABEL = "panoled-board-key-v1";
   const POLL_WAIT_SECONDS = 25;
   const HEARTBEAT_MS = 30000;
+  const SCREENSHOT_MAX_WIDTH = 1280;
   const UPLOAD_MS = 5000;
   const BATCH = 200;
   const SLACK_MS = 500; // how late a play may start, or early end, and still count as complete
@@ -178,6 +179,7 @@
       this.recorded = []; // event ids recorded by this page, for diagnostics
       this.pending = 0;
       this.screenshotWanted = false;
+      this.clockOffset = 0; // the CMS's clock minus this PC's, in ms
       this.authProblem = "";
       this.online = null;
       this.planWake = wakeable();
@@ -266,6 +268,7 @@
           const headers = this.authorization();
           if (this.plan) headers["If-None-Match"] = `"v${this.plan.version}"`;
           const response = await fetch(`${this.api}/manifest?wait=${POLL_WAIT_SECONDS}`, { headers, cache: "no-store" });
+          this.learnClock(response);
           this.online = true;
           if (response.status === 401 || response.status === 403) {
             this.authProblem = response.status === 401 ? "wrong-secret" : "inactive";
@@ -461,8 +464,10 @@
 
     async post(path, body) {
       const raw = encoder.encode(JSON.stringify(body));
-      const stamp = Math.floor(Date.now() / 1000);
-      return fetch(`${this.api}/${path}`, {
+      // Signed with the CMS's time as last seen in its answers, so a PC clock that drifted
+      // does not lock the board out of its own uploads (the CMS allows 300 s either way).
+      const stamp = Math.floor((Date.now() + this.clockOffset) / 1000);
+      const response = await fetch(`${this.api}/${path}`, {
         method: "POST",
         cache: "no-store",
         headers: {
@@ -473,6 +478,14 @@
         },
         body: raw,
       });
+      this.learnClock(response);
+      return response;
+    }
+
+    /** The CMS's clock from an answer's Date header (to the second). */
+    learnClock(response) {
+      const said = Date.parse(response.headers.get("Date") || "");
+      if (!Number.isNaN(said)) this.clockOffset = said - Date.now();
     }
 
     async countPending() {
@@ -518,7 +531,11 @@
     }
 
     capture() {
-      const { width, height } = this.plan || { width: this.stage.clientWidth, height: this.stage.clientHeight };
+      const size = this.plan || { width: this.stage.clientWidth, height: this.stage.clientHeight };
+      // At most 1280 px wide: enough to see what is on screen, and far below the CMS's 8 MB limit.
+      const scale = Math.min(1, SCREENSHOT_MAX_WIDTH / size.width);
+      const width = Math.max(1, Math.round(size.width * scale));
+      const height = Math.max(1, Math.round(size.height * scale));
       const canvas = document.createElement("canvas");
       canvas.width = width;
       canvas.height = height;
@@ -543,6 +560,11 @@
             const answer = await response.json();
             this.screenshotWanted = Boolean(answer.screenshot_wanted) && !beat.screenshot;
             if (this.screenshotWanted) wait = 1000;
+          } else if (beat.screenshot) {
+            // Refused with its screenshot: drop the screenshot so the heartbeats get through.
+            console.warn(`panoled: the heartbeat with a screenshot was refused (${response.status})`);
+            this.screenshotWanted = false;
+            wait = 1000;
           }
         } catch (error) {
           this.online = false;
