@@ -481,6 +481,43 @@ def _simulator_server(host: str, port: int, cms_url: str, state_dir: Path, speed
         raise click.ClickException(f"the simulator cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
+@main.group("playlog")
+def playlog_group() -> None:
+    """Playback evidence reported by the boards."""
+
+
+@playlog_group.command("verify")
+@click.option("--screen", "screen", default=None, help="One board (id or code); default every board.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+@friendly_errors
+def playlog_verify(screen: str | None, as_json: bool) -> None:
+    """Re-check each board's chain of plays; exit 1 naming the first altered, missing or inserted entry."""
+    from cms.services.playlog_chain import verify_all
+    from cms.services.screens import get_screen
+
+    reports = verify_all(get_screen(screen).id if screen else None)
+    if as_json:
+        click.echo(json.dumps({"boards": [
+            {"screen_id": r.screen_id, "code": r.screen_code, "entries": r.entries, "head_seq": r.head_seq,
+             "head_hash": r.head_hash, "ok": r.ok,
+             "problem": None if r.problem is None else {"kind": r.problem.kind, "seq": r.problem.seq,
+                                                        "event_id": r.problem.event_id, "detail": r.problem.detail}}
+            for r in reports]}, indent=2))
+    else:
+        for r in reports:
+            if r.ok:
+                click.echo(f"{r.screen_code:<14} ok        {r.entries:>8} plays  head {r.head_hash[:16]}")
+            else:
+                p = r.problem
+                assert p is not None
+                where = f"entry {p.seq}" if p.seq is not None else "an entry"
+                what = f" (play {p.event_id})" if p.event_id else ""
+                click.echo(f"{r.screen_code:<14} {p.kind.upper():<9} {where}{what}: {p.detail}")
+    if not all(r.ok for r in reports):
+        sys.exit(1)
+
+
 @main.command("run")
 @click.option("--host", default=None, help="Address to listen on (default: [web] host).")
 @click.option("--port", type=int, default=None, help="Port (default: [web] port).")

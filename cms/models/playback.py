@@ -7,15 +7,15 @@ unique, which is what makes a batch sent twice store each play once.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cms.extensions import db
 from cms.models.types import UTCDateTime, utcnow
 
-PLAY_FLAGS = ("clock_skew", "unknown_asset")
+PLAY_FLAGS = ("clock_skew", "unknown_asset", "unknown_manifest", "not_in_manifest")
 
 
 class PlaybackEvent(db.Model):
@@ -41,6 +41,33 @@ class PlaybackEvent(db.Model):
     frame_hash: Mapped[str | None] = mapped_column(String(128), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)  # out of PLAY_FLAGS
+    # Place in the board's append-only chain and the chain's hash after this play
+    # (cms.services.playlog_chain); None for a row that did not come in through ingestion.
+    chain_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    chain_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PlaylogChain(db.Model):
+    """The head of each board's chain of plays: how many, and the hash after the last."""
+
+    __tablename__ = "playlog_chains"
+
+    screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlaylogChainDay(db.Model):
+    """Each board's chain head at the end of each day (UTC) it received plays: recorded
+    evidence that later entries cannot rewrite."""
+
+    __tablename__ = "playlog_chain_days"
+
+    screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
 
 
 class BoardHealth(db.Model):

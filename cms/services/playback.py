@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from cms.errors import ValidationFailed
 from cms.extensions import db
+from cms.services.playlog_chain import extend, lock_head
 from cms.models import BoardHealth, Campaign, Manifest, MediaAsset, PlaybackEvent, Screen
 
 MAX_PLAYS = 1000
@@ -158,6 +159,13 @@ def ingest_plays(screen: Screen, plays: list[Play], now: datetime) -> Ingested:
             "flags": _flags(screen, play, play.asset_id in names, now, manifests),
         })
     stored: set[str] = set()
+    if rows:
+        # One batch at a time per board: the chain is extended in the order plays arrive.
+        head = lock_head(screen.id)
+        known = set(db.session.scalars(select(PlaybackEvent.event_id).where(
+            PlaybackEvent.screen_id == screen.id, PlaybackEvent.event_id.in_([r["event_id"] for r in rows]))))
+        rows = [row for row in rows if row["event_id"] not in known]
+        extend(head, rows, now)
     if rows:
         dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
         statement = (dialect.insert(PlaybackEvent).on_conflict_do_nothing(index_elements=["screen_id", "event_id"])

@@ -1,0 +1,133 @@
+"""Tamper evidence for playback logs: an append-only chain per board.
+
+At ingestion every new play gets the next place (`chain_seq`) in its board's chain
+and `chain_hash = HMAC(secret key, previous hash + canonical play)`. The key is
+the app's secret key, kept outside the database, so whoever can only write the
+database cannot mend the chain after changing a play. Each board's head (count
+and last hash) and its head at the end of every day it received plays are kept.
+`verify` recomputes a board's chain and names the first altered, missing or
+inserted entry.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cms.extensions import db
+from cms.models import PlaybackEvent, PlaylogChain, PlaylogChainDay, Screen
+
+GENESIS = "0" * 64
+
+
+def canonical(row: dict[str, Any]) -> bytes:
+    """The play as the chain covers it: what the board reported, and for which board."""
+    def instant(value: datetime) -> str:
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+    return json.dumps({
+        "screen_id": row["screen_id"], "event_id": row["event_id"], "asset_id": row["asset_id"],
+        "manifest_version": row["manifest_version"], "start": instant(row["started_at"]),
+        "end": instant(row["ended_at"]), "frame_hash": row["frame_hash"],
+    }, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def link(previous: str, row: dict[str, Any]) -> str:
+    key = current_app.config["SECRET_KEY"].encode("utf-8")
+    return hmac.new(key, previous.encode("ascii") + b"\n" + canonical(row), hashlib.sha256).hexdigest()
+
+
+def lock_head(screen_id: int) -> PlaylogChain:
+    """The board's chain head, locked for this transaction so batches chain one after another."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(dialect.insert(PlaylogChain).values(screen_id=screen_id, seq=0, head_hash=GENESIS,
+                                                            updated_at=datetime.now(UTC))
+                       .on_conflict_do_nothing(index_elements=["screen_id"]))
+    # SQLite: the write above already holds the database's write lock; PostgreSQL: lock the row.
+    return db.session.scalars(select(PlaylogChain).where(PlaylogChain.screen_id == screen_id)
+                              .with_for_update().execution_options(populate_existing=True)).one()
+
+
+def extend(head: PlaylogChain, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Give the new rows their places and hashes, and move the head and today's head on."""
+    for row in rows:
+        head.seq += 1
+        head.head_hash = link(head.head_hash, row)
+        row["chain_seq"], row["chain_hash"] = head.seq, head.head_hash
+    head.updated_at = now
+    day = now.astimezone(UTC).date()
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(PlaylogChainDay).values(screen_id=head.screen_id, day=day, seq=head.seq,
+                                                       head_hash=head.head_hash)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=["screen_id", "day"], set_={"seq": head.seq, "head_hash": head.head_hash}))
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # altered | missing | inserted | truncated
+    seq: int | None
+    event_id: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    screen_id: int
+    screen_code: str
+    entries: int
+    head_seq: int
+    head_hash: str
+    problem: Problem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify(screen: Screen) -> ChainReport:
+    """Recompute the board's chain from its stored plays; the first problem found, if any."""
+    head = db.session.get(PlaylogChain, screen.id)
+    head_seq, head_hash = (head.seq, head.head_hash) if head else (0, GENESIS)
+    columns = (PlaybackEvent.event_id, PlaybackEvent.asset_id, PlaybackEvent.manifest_version, PlaybackEvent.started_at,
+               PlaybackEvent.ended_at, PlaybackEvent.frame_hash, PlaybackEvent.chain_seq, PlaybackEvent.chain_hash)
+    unchained = db.session.execute(select(PlaybackEvent.event_id).where(
+        PlaybackEvent.screen_id == screen.id, PlaybackEvent.chain_seq.is_(None)).limit(1)).first()
+    rows = db.session.execute(select(*columns).where(PlaybackEvent.screen_id == screen.id,
+                                                     PlaybackEvent.chain_seq.is_not(None))
+                              .order_by(PlaybackEvent.chain_seq, PlaybackEvent.id))
+    previous, expected, count = GENESIS, 1, 0
+    problem: Problem | None = None
+    for row in rows:
+        count += 1
+        entry = dict(row._mapping, screen_id=screen.id)
+        if entry["chain_seq"] < expected:
+            problem = Problem("inserted", entry["chain_seq"], entry["event_id"], "a second entry at this place in the chain")
+            break
+        if entry["chain_seq"] > expected:
+            problem = Problem("missing", expected, None, f"entries {expected} to {entry['chain_seq'] - 1} are gone")
+            break
+        recomputed = link(previous, entry)
+        if not hmac.compare_digest(recomputed, entry["chain_hash"] or ""):
+            problem = Problem("altered", expected, entry["event_id"], "the play differs from what was chained")
+            break
+        previous, expected = recomputed, expected + 1
+    if problem is None and unchained is not None:
+        problem = Problem("inserted", None, unchained[0], "a play that did not come in through ingestion")
+    if problem is None and (expected - 1 != head_seq or previous != head_hash):
+        problem = Problem("truncated", expected, None, f"the chain ends at {expected - 1}, its head says {head_seq}")
+    return ChainReport(screen.id, screen.code, count, head_seq, head_hash, problem)
+
+
+def verify_all(screen_id: int | None = None) -> list[ChainReport]:
+    query = select(Screen).order_by(Screen.id)
+    if screen_id is not None:
+        query = query.where(Screen.id == screen_id)
+    return [verify(screen) for screen in db.session.scalars(query)]

@@ -1,0 +1,126 @@
+"""Tamper evidence: each board's plays form a keyed chain; changing, deleting or slipping in a
+play directly in the database is found and named by `panoled playlog verify`."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete, select, update
+
+from board_calls import make_manifest, new_board, post_signed
+from cms.cli import main
+from cms.extensions import db
+from cms.models import PlaybackEvent, PlaylogChainDay
+from conftest import Accounts
+
+
+def _plays(count: int, start: datetime) -> list[dict[str, Any]]:
+    return [{"event_id": str(uuid.uuid4()), "asset_id": 555, "manifest_version": 1,
+             "start": (start + timedelta(seconds=15 * n)).isoformat(),
+             "end": (start + timedelta(seconds=15 * n + 15)).isoformat(), "frame_hash": None} for n in range(count)]
+
+
+@pytest.fixture
+def chained(client, app: Flask, accounts: Accounts) -> tuple[int, list[dict[str, Any]]]:
+    board, secret = new_board(client, accounts.token("operator"), "CHAIN-1")
+    make_manifest(app, board, 1, (555,))
+    plays = _plays(6, datetime.now(UTC) - timedelta(hours=1))
+    url = f"/api/v1/screens/{board}/playlogs"
+    assert post_signed(client, url, secret, {"plays": plays[:4]}).status_code == 200
+    assert post_signed(client, url, secret, {"plays": plays[2:]}).status_code == 200  # two again, two new
+    return board, plays
+
+
+def verify(runner, *extra: str) -> tuple[int, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    result = runner.invoke(main, ["playlog", "verify", "--json", *extra])
+    return result.exit_code, json.loads(result.output)["boards"][0]
+
+
+def test_an_untouched_chain_verifies_with_its_head_kept_per_day(app: Flask, runner, chained) -> None:  # type: ignore[no-untyped-def]
+    board, plays = chained
+    code, report = verify(runner)
+    assert code == 0 and report["ok"] and report["entries"] == 6 == report["head_seq"]
+    with app.app_context():
+        seqs = list(db.session.scalars(select(PlaybackEvent.chain_seq).where(PlaybackEvent.screen_id == board)
+                                       .order_by(PlaybackEvent.id)))
+        day = db.session.scalars(select(PlaylogChainDay).where(PlaylogChainDay.screen_id == board)).one()
+    assert seqs == [1, 2, 3, 4, 5, 6] and (day.seq, day.head_hash) == (6, report["head_hash"])
+
+
+def test_a_changed_end_time_is_found_and_named(app: Flask, runner, chained) -> None:  # type: ignore[no-untyped-def]
+    board, plays = chained
+    with app.app_context():
+        db.session.execute(update(PlaybackEvent).where(PlaybackEvent.event_id == plays[2]["event_id"])
+                           .values(ended_at=datetime.fromisoformat(plays[2]["end"]) + timedelta(seconds=30)))
+        db.session.commit()
+    code, report = verify(runner)
+    assert code == 1 and report["problem"] == {"kind": "altered", "seq": 3, "event_id": plays[2]["event_id"],
+                                               "detail": "the play differs from what was chained"}
+
+
+def test_a_deleted_play_is_found_and_named(app: Flask, runner, chained) -> None:  # type: ignore[no-untyped-def]
+    board, plays = chained
+    with app.app_context():
+        db.session.execute(delete(PlaybackEvent).where(PlaybackEvent.event_id == plays[1]["event_id"]))
+        db.session.commit()
+    code, report = verify(runner, "--screen", "CHAIN-1")
+    assert code == 1 and (report["problem"]["kind"], report["problem"]["seq"]) == ("missing", 2)
+
+
+def test_a_deleted_last_play_is_found_from_the_head(app: Flask, runner, chained) -> None:  # type: ignore[no-untyped-def]
+    board, plays = chained
+    with app.app_context():
+        db.session.execute(delete(PlaybackEvent).where(PlaybackEvent.event_id == plays[5]["event_id"]))
+        db.session.commit()
+    code, report = verify(runner)
+    assert code == 1 and (report["problem"]["kind"], report["problem"]["seq"]) == ("truncated", 6)
+
+
+def test_a_play_slipped_in_is_found_and_named(app: Flask, runner, chained) -> None:  # type: ignore[no-untyped-def]
+    board, plays = chained
+    forged = str(uuid.uuid4())
+    with app.app_context():
+        row = db.session.scalars(select(PlaybackEvent).where(PlaybackEvent.event_id == plays[0]["event_id"])).one()
+        copied = {"started_at": row.started_at, "ended_at": row.ended_at, "received_at": row.received_at}
+        db.session.add(PlaybackEvent(screen_id=board, event_id=forged, asset_id=555, manifest_version=1, flags=[],
+                                     chain_seq=4, chain_hash=row.chain_hash, **copied))
+        db.session.commit()
+    code, report = verify(runner)
+    assert code == 1 and report["problem"]["kind"] in ("inserted", "altered")
+    assert forged in (report["problem"]["event_id"], plays[3]["event_id"])
+    with app.app_context():
+        db.session.execute(delete(PlaybackEvent).where(PlaybackEvent.event_id == forged))
+        db.session.add(PlaybackEvent(screen_id=board, event_id=forged, asset_id=555, manifest_version=1, flags=[], **copied))
+        db.session.commit()
+    code, report = verify(runner)
+    assert code == 1 and report["problem"] == {"kind": "inserted", "seq": None, "event_id": forged,
+                                               "detail": "a play that did not come in through ingestion"}
+
+
+def test_batches_arriving_at_once_chain_one_after_the_other(client, app: Flask, accounts: Accounts, runner) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from board_calls import bearer
+    from display_adapters.signing import board_key, signed_headers
+
+    board, secret = new_board(client, accounts.token("operator"), "CHAIN-2")
+    start = datetime.now(UTC) - timedelta(hours=2)
+    batches = [_plays(200, start), _plays(200, start + timedelta(hours=1)), _plays(200, start + timedelta(minutes=30))]
+    barrier = threading.Barrier(len(batches))
+
+    def send(index: int) -> int:
+        raw = json.dumps({"plays": batches[index]}).encode()
+        headers = bearer(secret) | {"Content-Type": "application/json"} | signed_headers(board_key(secret), raw, time.time())
+        barrier.wait()
+        return app.test_client().post(f"/api/v1/screens/{board}/playlogs", data=raw, headers=headers).status_code
+
+    with ThreadPoolExecutor(len(batches)) as pool:
+        assert list(pool.map(send, range(len(batches)))) == [200] * len(batches)
+    code, report = verify(runner)
+    assert code == 0 and report["entries"] == report["head_seq"] == 600
