@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from cms.errors import ValidationFailed
 from cms.extensions import db
+from cms.services.play_stats import record_plays
 from cms.services.playlog_chain import extend, lock_head
 from cms.models import BoardHealth, Campaign, Manifest, MediaAsset, PlaybackEvent, Screen
 
@@ -171,6 +172,7 @@ def ingest_plays(screen: Screen, plays: list[Play], now: datetime) -> Ingested:
         statement = (dialect.insert(PlaybackEvent).on_conflict_do_nothing(index_elements=["screen_id", "event_id"])
                      .returning(PlaybackEvent.event_id))
         stored = set(db.session.scalars(statement, rows))
+        record_plays(screen, (r for r in rows if r["event_id"] in stored))  # same transaction as the plays
         newest = max((r["ended_at"] for r in rows if r["event_id"] in stored and "clock_skew" not in r["flags"]),
                      default=None)
         if newest is not None:
