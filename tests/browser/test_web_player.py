@@ -244,7 +244,7 @@ def test_a_wrong_secret_is_refused_with_a_clear_message(page: Any, cms: Server, 
     assert page.evaluate("() => document.querySelectorAll('.slot img, .slot video').length") == 0
     # Nothing was kept: a reload asks again.
     page.reload()
-    assert page.locator("#setup").is_visible()
+    page.locator("#setup").wait_for(state="visible", timeout=10_000)
     assert not [e for e in errors if "Content Security Policy" in e], errors
 
 

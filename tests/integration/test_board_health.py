@@ -126,7 +126,8 @@ def test_a_requested_screenshot_comes_with_the_next_heartbeat_and_shows_on_the_b
     assert f'action="/screens/{board}/screenshot"' in page.get_data(as_text=True)
     assert client.post(f"/screens/{board}/screenshot", data={}).status_code == 400  # no CSRF token
     assert client.post(f"/screens/{board}/screenshot", data={"csrf_token": csrf_token(page)}).status_code == 302
-    wanted = post_signed(client, url, secret, {"version": None})
+    # A different body from the first heartbeat's: the same bytes signed in the same second are a replay.
+    wanted = post_signed(client, url, secret, {"version": None, "at": datetime.now(UTC).isoformat()})
     assert wanted.get_json()["screenshot_wanted"] is True
     picture = _png((200, 30, 30))
     sent = post_signed(client, url, secret, {"version": None, "screenshot": base64.b64encode(picture).decode()})
