@@ -28,12 +28,12 @@ PANOLED = Path(sys.executable).parent / "panoled"
 BOARDS = ("HCM-01", "HCM-02", "HCM-03", "HCM-04")
 
 
-def wait_for(what: str, check: Callable[[], bool], seconds: float) -> float:
-    """Polls until `check()`; returns how long it took, fails after `seconds`."""
+def wait_for(what: str, check: Callable[[], bool], seconds: float, logs: Callable[[], str] | None = None) -> float:
+    """Polls until `check()`; returns how long it took, fails after `seconds` (with the schedulers' logs)."""
     started = time.monotonic()
     while not check():
         if time.monotonic() - started > seconds:
-            pytest.fail(f"{what}: not within {seconds} s")
+            pytest.fail(f"{what}: not within {seconds} s\n{logs() if logs else ''}")
         time.sleep(0.2)
     return time.monotonic() - started
 
@@ -114,7 +114,9 @@ def test_the_stand_by_takes_over_when_the_leader_is_killed_mid_push(
     try:
         change(playlists[0])
         schedulers.start("A")
-        wait_for("the first scheduler leads and supplies every board", all_current, 30)
+        # Starting a process on a loaded machine can take a while; the 30 s bound is for the take-over.
+        wait_for("the first scheduler leads and supplies every board", all_current, 90,
+                 lambda: schedulers.log("A")[-3000:])
         schedulers.start("B")
         wait_for("the second scheduler stands by", lambda: "stand-by" in schedulers.log("B"), 30)
         change_and_wait(playlists[1])
@@ -132,7 +134,7 @@ def test_the_stand_by_takes_over_when_the_leader_is_killed_mid_push(
         assert not all(v > before[i] for i, v in on_boards().items()), "the others are still being pushed to"
         schedulers.processes["A"].send_signal(signal.SIGKILL)
         schedulers.processes["A"].wait(timeout=10)
-        wait_for("the stand-by leads", lambda: "leading" in schedulers.log("B"), 30)
+        wait_for("the stand-by leads", lambda: "leading" in schedulers.log("B"), 30, lambda: schedulers.log("B")[-3000:])
         wait_for("every board gets the newest manifest", all_current, 30)
         for code in BOARDS:
             simulator.boards.fault(code).slow_seconds = 0
