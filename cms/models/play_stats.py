@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Integer
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cms.extensions import db
@@ -41,3 +41,39 @@ class PlayHourly(db.Model):
     hour: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0-23, local
     plays: Mapped[int] = mapped_column(Integer, default=0)
     airtime_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class PlannedHourly(db.Model):
+    """Complete plays a board's manifest asked for, per campaign and local clock hour.
+
+    Written when the scheduler makes a manifest (cms.services.plan_record): the hours
+    from the next whole hour on are replaced by the new plan; an hour already under
+    way keeps the plan it started with, so history is the plan as it stood then.
+    """
+
+    __tablename__ = "planned_hourly"
+    __table_args__ = (Index("ix_planned_hourly_campaign_day", "campaign_id", "day"),)
+
+    screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # NO_CAMPAIGN for fallback items without one
+    hour_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)  # the board's local date and hour of hour_start
+    hour: Mapped[int] = mapped_column(Integer)
+    plays: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class PlanHour(db.Model):
+    """That a plan was recorded for one board and clock hour, and how much of it was lit.
+
+    An hour without a row had no manifest behind it (the scheduler was not running);
+    lit_seconds below 3600 are the board's dark time (outside operating hours).
+    """
+
+    __tablename__ = "plan_hours"
+
+    screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id"), primary_key=True)
+    hour_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    hour: Mapped[int] = mapped_column(Integer)
+    lit_seconds: Mapped[float] = mapped_column(Float, default=0.0)
