@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import threading
 from pathlib import Path
@@ -22,6 +23,8 @@ from sqlalchemy.pool import NullPool
 # pg_advisory_lock takes a bigint: the first 8 bytes of sha256(b"panoled-scheduler").
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"panoled-scheduler").digest()[:8], "big", signed=True)
 
+log = logging.getLogger("panoled.scheduler")
+
 
 class Leadership(Protocol):
     def try_acquire(self) -> bool: ...
@@ -30,16 +33,21 @@ class Leadership(Protocol):
 
     def release(self) -> None: ...
 
+    def holder(self) -> str:
+        """Who holds the lock now, for a stand-by's log ("" when unknown)."""
+        ...
+
 
 class PostgresLeadership:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, name: str = "") -> None:
         # Keepalives both ways: a leader whose machine loses power or network is
         # noticed by the server (and its lock freed) within about 20 s, and a leader
         # cut off from the server finds out instead of waiting on a dead socket.
         self._engine = create_engine(url, poolclass=NullPool, connect_args={
             "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 5, "keepalives_count": 3,
-            "tcp_user_timeout": 20_000})
+            "tcp_user_timeout": 20_000, "application_name": f"panoled-scheduler {name}".strip()[:63]})
         self._connection: Connection | None = None
+        self._last_error = ""
         self._lock = threading.Lock()  # the jobs ask from several threads; a connection is not shared between them
 
     def try_acquire(self) -> bool:
@@ -54,10 +62,39 @@ class PostgresLeadership:
                                 "tcp_user_timeout = 20000", "statement_timeout = '10s'"):
                     self._connection.execute(text(f"SET {setting}"))
             got = bool(self._connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar())
-        except SQLAlchemyError:
+        except SQLAlchemyError as error:
+            self._complain(error)
             self._drop()
             return False
+        self._last_error = ""
         return got
+
+    def _complain(self, error: SQLAlchemyError) -> None:
+        """Says once (not every poll) why the database cannot be asked; the URL's password never appears."""
+        message = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:300]
+        if message != self._last_error:
+            log.warning("scheduler lock: the database did not answer: %s", message)
+            self._last_error = message
+
+    def holder(self) -> str:
+        with self._lock:
+            if self._connection is None:
+                return ""
+            try:
+                row = self._connection.execute(text(
+                    "SELECT a.pid, a.application_name, a.client_addr, a.backend_start FROM pg_locks l "
+                    "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+                    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                    "AND l.objsubid = 1 AND l.classid = CAST(:high AS oid) AND l.objid = CAST(:low AS oid)"),
+                    {"high": (LOCK_KEY >> 32) & 0xFFFFFFFF, "low": LOCK_KEY & 0xFFFFFFFF}).first()
+            except SQLAlchemyError as error:
+                self._complain(error)
+                self._drop()
+                return ""
+        if row is None:
+            return ""
+        return f"server process {row.pid} ({row.application_name or 'unnamed'}, from {row.client_addr or 'local socket'}, " \
+               f"connected {row.backend_start:%Y-%m-%d %H:%M:%S})"
 
     def still_held(self) -> bool:
         """Asks the server, on the lock's own session, whether this session holds the lock."""
@@ -118,6 +155,13 @@ class FileLeadership:
     def still_held(self) -> bool:
         return self._fd is not None
 
+    def holder(self) -> str:
+        try:
+            pid = self._path.read_text().strip()
+        except OSError:
+            return ""
+        return f"process {pid} (lock file {self._path})" if pid else ""
+
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -125,11 +169,11 @@ class FileLeadership:
             self._fd = None
 
 
-def leadership_for(database_url: str, data_dir: Path) -> Leadership:
+def leadership_for(database_url: str, data_dir: Path, name: str = "") -> Leadership:
     """The lock for this database: on SQLite a file beside the database file itself, so
     processes sharing the database share the lock whatever their data folders."""
     if database_url.startswith("postgresql"):
-        return PostgresLeadership(database_url)
+        return PostgresLeadership(database_url, name)
     database = make_url(database_url).database
     if database and database != ":memory:":
         return FileLeadership(Path(database).resolve().with_name(Path(database).name + ".scheduler-lock"))

@@ -49,6 +49,7 @@ DISPATCH_SECONDS = 1.0
 LEADERSHIP_CHECK_SECONDS = 5.0
 OVERRUN_GRACE_SECONDS = 5.0  # past the push timeout before a push is given up as stuck
 MAX_QUEUED = 100_000
+RECONCILE_WAIT_SECONDS = 120.0  # how long a term that ends waits for its last reconcile
 
 
 def utc_now() -> datetime:
@@ -61,7 +62,7 @@ class SchedulerService:
         config = app.config["PANOLED"]
         self.app, self.config, self.settings, self.clock = app, config, config.scheduler, clock
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        self.leadership = leadership or leadership_for(config.database_url, config.data_dir)
+        self.leadership = leadership or leadership_for(config.database_url, config.data_dir, self.name)
         self.stopping = threading.Event()
         self.leading = threading.Event()
         self.terms = 0  # how many times this process has become the leader
@@ -82,7 +83,11 @@ class SchedulerService:
         """Wait as stand-by until elected, lead until stopped or the lock is lost, repeat."""
         while not self.stopping.is_set():
             log.info("scheduler %s: stand-by, waiting to lead", self.name)
+            seen = ""
             while not self.stopping.is_set() and not self.leadership.try_acquire():
+                if (holder := self.leadership.holder()) and holder != seen:
+                    log.info("scheduler %s: the leader is %s", self.name, holder)
+                    seen = holder
                 self.stopping.wait(self.settings.standby_poll_seconds)
             if self.stopping.is_set():
                 break
@@ -120,12 +125,19 @@ class SchedulerService:
         while not self.stopping.is_set() and not self._lost.is_set():
             self.stopping.wait(0.5)
         self.leading.clear()
-        self._jobs.shutdown(wait=True)
+        # Not shutdown(wait=True): APScheduler 3 holds its job-store lock while it waits for
+        # running jobs, and a running reconcile plans the next boundary (add_job) under that
+        # same lock, so the two would wait for each other for ever, lock and all.
+        self._jobs.shutdown(wait=False)
         if self._lost.is_set():
             log.error("scheduler %s: lost the leader lock; back to stand-by", self.name)
         # Free the lock before waiting for anything, so a stand-by can take over; pushes
         # still running finish on their own and are not recorded by this process.
         self.leadership.release()
+        # A reconcile still running sees through its fence that it no longer leads and
+        # commits nothing; the next term starts after it.
+        if self._reconciling.acquire(timeout=RECONCILE_WAIT_SECONDS):
+            self._reconciling.release()
         assert self._pool is not None
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._jobs = self._pool = None

@@ -13,9 +13,22 @@ to play (complete plays), recorded when each manifest was made (`plan_record`).
 """
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import func, select
+
+from cms.config import Config
+from cms.errors import NotFound, ValidationFailed
+from cms.extensions import db
+from cms.models import (BoardHealth, Campaign, PlanHour, PlannedHourly, PlayDaily, PlayHourly, Plan, PlaylogChainDay,
+                        Screen)
+
+MAX_DAYS = 366  # one report covers at most a year of days
+MAX_FRAMES = 6
 GAP_KINDS = ("offline", "not_reported", "no_plan", "short")
 
 
@@ -127,3 +140,225 @@ class AcceptanceReport:
     @property
     def chains_ok(self) -> bool:
         return all(row.ok for row in self.chains)
+
+
+# -- building ---------------------------------------------------------------
+
+
+@dataclass
+class _Sum:
+    planned: int = 0
+    delivered: int = 0
+    airtime: float = 0.0
+    first: datetime | None = None
+    last: datetime | None = None
+    boards: set[int] = field(default_factory=set)
+    reached: set[int] = field(default_factory=set)
+
+    def plan(self, screen_id: int, plays: int) -> None:
+        self.planned += plays
+        self.boards.add(screen_id)
+
+    def play(self, screen_id: int, plays: int, airtime: float, first: datetime, last: datetime) -> None:
+        self.delivered += plays
+        self.airtime += airtime
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
+        self.boards.add(screen_id)
+        if plays:
+            self.reached.add(screen_id)
+
+    def totals(self) -> Totals:
+        return Totals(self.planned, self.delivered, self.airtime, len(self.reached), len(self.boards), self.first, self.last)
+
+
+def _utc(value: datetime | str | None) -> datetime | None:
+    """Grouped min()/max() over a UTC column come back untyped on SQLite (a string)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def scope_for(config: Config, date_from: date, date_to: date, campaign_id: int | None = None,
+              plan_id: int | None = None) -> Scope:
+    """The heading of a report on one campaign, or on every campaign of a plan."""
+    if date_to < date_from:
+        raise ValidationFailed("The end date is before the start date.", code="report_dates")
+    if (date_to - date_from).days >= MAX_DAYS:
+        raise ValidationFailed(f"A report covers at most {MAX_DAYS} days.", code="report_dates")
+    organisation = config.organisation
+    if campaign_id is not None:
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise NotFound("No such campaign.", code="campaign_not_found")
+        plan = campaign.plan
+        return Scope(plan.number if plan else "", plan.title if plan else "", campaign.title,
+                     campaign.lead_unit.name if campaign.lead_unit else "", campaign.period_text, date_from, date_to,
+                     campaign.id, ((campaign.id, campaign.title),), organisation.name, organisation.province)
+    plan = db.session.get(Plan, plan_id) if plan_id is not None else None
+    if plan is None:
+        raise NotFound("No such plan.", code="plan_not_found")
+    return Scope(plan.number, plan.title, plan.title, plan.issuing_body, f"Năm {plan.year}" if plan.year else "",
+                 date_from, date_to, None, tuple((c.id, c.title) for c in plan.campaigns),
+                 organisation.name, organisation.province)
+
+
+def build_report(config: Config, scope: Scope, now: datetime, check_chains: bool = True) -> AcceptanceReport:
+    """The report's figures from the kept counts; the chains of its boards re-checked."""
+    ids = [campaign_id for campaign_id, _ in scope.campaigns]
+    in_range = (PlayDaily.day >= scope.date_from, PlayDaily.day <= scope.date_to, PlayDaily.campaign_id.in_(ids))
+    played = db.session.execute(select(
+        PlayDaily.screen_id, PlayDaily.day, func.sum(PlayDaily.plays), func.sum(PlayDaily.airtime_seconds),
+        func.min(PlayDaily.first_start), func.max(PlayDaily.last_end)).where(*in_range)
+        .group_by(PlayDaily.screen_id, PlayDaily.day)).all()
+    planned = db.session.execute(select(PlannedHourly.screen_id, PlannedHourly.day, func.sum(PlannedHourly.plays))
+                                 .where(PlannedHourly.day >= scope.date_from, PlannedHourly.day <= scope.date_to,
+                                        PlannedHourly.campaign_id.in_(ids))
+                                 .group_by(PlannedHourly.screen_id, PlannedHourly.day)).all()
+    everything, per_board, per_day = _Sum(), defaultdict(_Sum), defaultdict(_Sum)
+    days_played: dict[int, int] = defaultdict(int)
+    for screen_id, day, plays, airtime, first, last in played:
+        first, last = _utc(first), _utc(last)
+        assert first is not None and last is not None
+        for tally in (everything, per_board[screen_id], per_day[day]):
+            tally.play(screen_id, int(plays), float(airtime), first, last)
+        days_played[screen_id] += 1
+    planned_by: dict[tuple[int, date], int] = {}
+    for screen_id, day, plays in planned:
+        planned_by[(screen_id, day)] = int(plays)
+        for tally in (everything, per_board[screen_id], per_day[day]):
+            tally.plan(screen_id, int(plays))
+    screens = {s.id: s for s in db.session.scalars(select(Screen).where(Screen.id.in_(list(per_board))))}
+    boards = tuple(BoardRow(screen_id, screens[screen_id].code, screens[screen_id].name, screens[screen_id].group_name,
+                            screens[screen_id].address, per_board[screen_id].totals(), days_played[screen_id])
+                   for screen_id in sorted(per_board, key=lambda i: (screens[i].code, i)))
+    days = tuple(DayRow(day, per_day[day].totals()) for day in _days(scope.date_from, scope.date_to))
+    hours = [0] * 24
+    for hour, plays in db.session.execute(select(PlayHourly.hour, func.sum(PlayHourly.plays)).where(
+            PlayHourly.day >= scope.date_from, PlayHourly.day <= scope.date_to, PlayHourly.campaign_id.in_(ids))
+            .group_by(PlayHourly.hour)):
+        hours[hour] = int(plays)
+    delivered_by = {(screen_id, day): int(plays) for screen_id, day, plays, *_ in played}
+    short = sorted(key for key, plays in planned_by.items() if plays > delivered_by.get(key, 0))
+    gaps = _gaps(screens, short, ids, delivered_by, planned_by)
+    chains = _chains(screens, scope) if check_chains else ()
+    return AcceptanceReport(scope, now, everything.totals(), boards, days, tuple(hours), gaps, chains,
+                            _frames(config, screens, scope))
+
+
+def _days(first: date, last: date) -> Iterable[date]:
+    return (first + timedelta(days=n) for n in range((last - first).days + 1))
+
+
+def _gaps(screens: dict[int, Screen], short: list[tuple[int, date]], ids: list[int],
+          delivered_by: dict[tuple[int, date], int], planned_by: dict[tuple[int, date], int]) -> tuple[Gap, ...]:
+    """Each short board-day's missing plays by hour, with the reason (see `Gap`)."""
+    if not short:
+        return ()
+    boards = sorted({screen_id for screen_id, _ in short})
+    days = sorted({day for _, day in short})
+    wanted = set(short)
+
+    def hourly(model: Any, value: Any, *where: Any) -> dict[tuple[int, date, int], float]:
+        rows = db.session.execute(select(model.screen_id, model.day, model.hour, func.sum(value)).where(
+            model.screen_id.in_(boards), model.day >= days[0], model.day <= days[-1], *where)
+            .group_by(model.screen_id, model.day, model.hour))
+        return {(s, d, h): float(v) for s, d, h, v in rows if (s, d) in wanted}
+
+    planned = hourly(PlannedHourly, PlannedHourly.plays, PlannedHourly.campaign_id.in_(ids))
+    ours = hourly(PlayHourly, PlayHourly.plays, PlayHourly.campaign_id.in_(ids))
+    anything = hourly(PlayHourly, PlayHourly.plays)
+    lit = hourly(PlanHour, PlanHour.lit_seconds)
+    starts = {(s, d, h): _utc(t) for s, d, h, t in db.session.execute(
+        select(PlanHour.screen_id, PlanHour.day, PlanHour.hour, PlanHour.hour_start).where(
+            PlanHour.screen_id.in_(boards), PlanHour.day >= days[0], PlanHour.day <= days[-1]))}
+    last_sent = {screen_id: _utc(at) for screen_id, at in db.session.execute(
+        select(BoardHealth.screen_id, BoardHealth.last_play_at).where(BoardHealth.screen_id.in_(boards)))}
+    newest = {screen_id: _utc(at) for screen_id, at in db.session.execute(
+        select(PlayDaily.screen_id, func.max(PlayDaily.last_end)).where(PlayDaily.screen_id.in_(boards))
+        .group_by(PlayDaily.screen_id))}
+    out: list[Gap] = []
+    for screen_id, day in short:
+        reported = max((t for t in (last_sent.get(screen_id), newest.get(screen_id)) if t is not None), default=None)
+        kinds: dict[str, list[int]] = defaultdict(list)
+        for hour in range(24):
+            key = (screen_id, day, hour)
+            if planned.get(key, 0) <= ours.get(key, 0):
+                continue
+            start = starts.get(key)
+            if reported is None or (start is not None and start >= reported):  # nothing sent from this hour on
+                kinds["not_reported"].append(hour)
+            elif anything.get(key, 0) == 0:
+                kinds["offline"].append(hour)
+            else:
+                kinds["short"].append(hour)
+        dark = sum(3600 - lit.get((screen_id, day, h), 3600) for h in range(24)
+                   if (screen_id, day, h) in lit) / 3600
+        screen = screens[screen_id]
+        for kind in GAP_KINDS:
+            if kinds.get(kind):
+                hours = kinds[kind]
+                out.append(Gap(screen_id, screen.code, screen.name, day, kind, _spans(hours),
+                               int(sum(planned.get((screen_id, day, h), 0) for h in hours)),
+                               int(sum(ours.get((screen_id, day, h), 0) for h in hours)), dark))
+        if not kinds:  # short over the day, but no hour is (plays counted on another hour)
+            out.append(Gap(screen_id, screen.code, screen.name, day, "short", "",
+                           planned_by[(screen_id, day)], delivered_by.get((screen_id, day), 0), dark))
+    return tuple(out)
+
+
+def _spans(hours: list[int]) -> str:
+    """[8, 9, 14] -> "08:00–10:00, 14:00–15:00"."""
+    spans: list[list[int]] = []
+    for hour in sorted(hours):
+        if spans and spans[-1][1] == hour:
+            spans[-1][1] = hour + 1
+        else:
+            spans.append([hour, hour + 1])
+    return ", ".join(f"{a:02d}:00–{b:02d}:00" for a, b in spans)
+
+
+def _chains(screens: dict[int, Screen], scope: Scope) -> tuple[ChainRow, ...]:
+    from cms.services.playlog_chain import verify
+
+    rows = []
+    for screen_id in sorted(screens, key=lambda i: (screens[i].code, i)):
+        screen = screens[screen_id]
+        result = verify(screen)
+        heads = tuple((d.day, d.seq, d.head_hash) for d in db.session.scalars(
+            select(PlaylogChainDay).where(PlaylogChainDay.screen_id == screen_id, PlaylogChainDay.day >= scope.date_from,
+                                          PlaylogChainDay.day <= scope.date_to).order_by(PlaylogChainDay.day)))
+        problem = result.problem
+        rows.append(ChainRow(screen_id, screen.code, screen.name, problem is None, result.head_seq, result.head_hash,
+                             "" if problem is None else _problem_text(problem), heads))
+    return tuple(rows)
+
+
+def _problem_text(problem: Any) -> str:
+    where = f"entry {problem.seq}" if problem.seq is not None else "an entry"
+    event = f" (event {problem.event_id})" if problem.event_id else ""
+    return f"{problem.kind}: {where}{event}: {problem.detail}"
+
+
+def _frames(config: Config, screens: dict[int, Screen], scope: Scope) -> tuple[Frame, ...]:
+    """The newest screenshot of each board in the report, when it was taken inside the range."""
+    from cms.services.media import storage
+
+    if not screens:
+        return ()
+    store, frames = storage(config), []
+    for health in db.session.scalars(select(BoardHealth).where(BoardHealth.screen_id.in_(list(screens)),
+                                                               BoardHealth.screenshot_key.is_not(None))
+                                     .order_by(BoardHealth.screenshot_at.desc())):
+        taken = _utc(health.screenshot_at)
+        if taken is None or not (scope.date_from <= taken.date() <= scope.date_to + timedelta(days=1)):
+            continue
+        path = store.path(health.screenshot_key or "")
+        if path.is_file():
+            screen = screens[health.screen_id]
+            frames.append(Frame(screen.id, screen.code, screen.name, taken, path.read_bytes()))
+        if len(frames) == MAX_FRAMES:
+            break
+    return tuple(frames)

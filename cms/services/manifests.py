@@ -25,6 +25,7 @@ from cms.config import Config, SchedulerConfig
 from cms.extensions import db
 from cms.models import BoardSync, Manifest, MediaAsset, MediaDerivative, Playlist, PlaylistItem, PushAttempt, ScheduleRule, Screen
 from cms.services.rules import resolver_playlist, resolver_rule
+from cms.services.plan_record import record_plan
 from cms.services.timelines import board_for
 from display_adapters.base import AdapterError, BoardRef, PushResult
 from display_adapters.registry import pull_only_kinds
@@ -275,6 +276,7 @@ def reconcile(config: Config, now: datetime, fence: Callable[[], bool] | None = 
             body = {**body, "version": version, "generated_at": _iso(now)}
             db.session.add(Manifest(screen_id=screen.id, version=version, content_hash=digest, valid_from=window[0],
                                     valid_until=window[1], body=body, boundaries=boundaries(timeline), created_at=now))
+            record_plan(screen.id, screen.timezone, timeline, now)
             # One UPDATE, so a push recorded meanwhile keeps its backoff: a failing board
             # stays on its retry time, the others are due at once.
             db.session.execute(update(BoardSync).where(where).values(

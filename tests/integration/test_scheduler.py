@@ -3,6 +3,7 @@ reached over HTTP on 127.0.0.1: manifests versioned only on change, pushes recor
 an unreachable board retried with backoff while the others go on."""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -163,10 +164,12 @@ def test_leadership_is_exclusive_on_this_database(app: Flask, tmp_path) -> None:
     from scheduler.leader import leadership_for
 
     config = app.config["PANOLED"]
-    first, second = (leadership_for(config.database_url, config.data_dir) for _ in range(2))
+    first, second = (leadership_for(config.database_url, config.data_dir, name) for name in ("first", "second"))
     try:
         assert first.try_acquire() and first.still_held()
         assert not second.try_acquire() and not second.still_held()
+        # A stand-by can say who leads: the lock holder's name on PostgreSQL, its pid on SQLite.
+        assert ("panoled-scheduler first" if config.database_url.startswith("postgresql") else str(os.getpid())) in second.holder()
         first.release()
         assert second.try_acquire() and second.still_held()
     finally:
@@ -273,6 +276,7 @@ def test_a_leader_whose_database_session_is_cut_stops_leading_and_stands_by_agai
         with app.app_context():
             cut = db.session.execute(text(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 "AND objid = CAST(:low AS oid)"), {"low": LOCK_KEY & 0xFFFFFFFF}).scalars().all()
             db.session.commit()
         assert cut == [True] and service.terms == 1
@@ -284,3 +288,48 @@ def test_a_leader_whose_database_session_is_cut_stops_leading_and_stands_by_agai
     finally:
         service.stop()
         runner.join(timeout=30)
+    if runner.is_alive():
+        import sys
+        import traceback
+        stacks = "\n".join(f"--- {t.name}\n" + "".join(traceback.format_stack(sys._current_frames()[t.ident]))
+                           for t in threading.enumerate() if t.ident in sys._current_frames())
+        pytest.fail(f"the scheduler did not stop when asked; its threads:\n{stacks}")
+    with app.app_context():
+        left = db.session.execute(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'panoled-scheduler cut'"))
+        assert left.scalar() == 0, "its lock's session was closed"
+        db.session.remove()
+
+
+def test_a_leader_stopped_in_the_middle_of_a_reconcile_stops_and_frees_the_lock(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The reconcile still running when the term ends plans its next boundary; that
+    must not hold up the end of the term (nor the lock a stand-by waits for)."""
+    import threading
+    import time
+
+    import cms.services.manifests as manifests
+
+    from scheduler.leader import leadership_for
+
+    in_reconcile = threading.Event()
+    real = manifests.reconcile
+
+    def slow_reconcile(*args, **kwargs):  # type: ignore[no-untyped-def]
+        in_reconcile.set()
+        time.sleep(2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(manifests, "reconcile", slow_reconcile)
+    service = SchedulerService(app, name="stopped")
+    runner = threading.Thread(target=service.run, daemon=True)
+    runner.start()
+    try:
+        assert in_reconcile.wait(30)
+        service.stop()
+        runner.join(timeout=30)
+        assert not runner.is_alive(), "the term ended while its reconcile was running"
+        config = app.config["PANOLED"]
+        other = leadership_for(config.database_url, config.data_dir, "next")
+        assert other.try_acquire(), "the lock is free for the next leader"
+        other.release()
+    finally:
+        service.stop()
