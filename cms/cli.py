@@ -488,33 +488,190 @@ def playlog_group() -> None:
 
 @playlog_group.command("verify")
 @click.option("--screen", "screen", default=None, help="One board (id or code); default every board.")
+@click.option("--archive", "archives", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="An archive file, or a folder of them, to check too (repeatable). With a folder, archives the "
+                   "database records but the folders do not hold are problems.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_appcontext
 @friendly_errors
-def playlog_verify(screen: str | None, as_json: bool) -> None:
-    """Re-check each board's chain of plays; exit 1 naming the first altered, missing or inserted entry."""
+def playlog_verify(screen: str | None, archives: tuple[Path, ...], as_json: bool) -> None:
+    """Re-check each board's chain of plays (and archive files); exit 1 naming the first altered, missing or
+    inserted entry."""
     from cms.services.playlog_chain import verify_all
     from cms.services.screens import get_screen
 
-    reports = verify_all(get_screen(screen).id if screen else None)
+    screen_id = get_screen(screen).id if screen else None
+    reports = verify_all(screen_id)
+    files = _verify_archives(archives, screen_id)
     if as_json:
         click.echo(json.dumps({"boards": [
-            {"screen_id": r.screen_id, "code": r.screen_code, "entries": r.entries, "head_seq": r.head_seq,
-             "head_hash": r.head_hash, "ok": r.ok,
-             "problem": None if r.problem is None else {"kind": r.problem.kind, "seq": r.problem.seq,
-                                                        "event_id": r.problem.event_id, "detail": r.problem.detail}}
-            for r in reports]}, indent=2))
+            {"screen_id": r.screen_id, "code": r.screen_code, "entries": r.entries, "archived": r.archived,
+             "head_seq": r.head_seq, "head_hash": r.head_hash, "ok": r.ok, "problem": _problem_json(r.problem)}
+            for r in reports], "archives": [
+            {"path": f.path, "screen_id": f.screen_id, "code": f.screen_code, "from_seq": f.from_seq,
+             "to_seq": f.to_seq, "entries": f.entries, "registered": f.registered, "ok": f.ok,
+             "problem": _problem_json(f.problem)} for f in files]}, indent=2, ensure_ascii=False))
     else:
+        for f in files:
+            name = Path(f.path).name
+            if f.ok:
+                note = "" if f.registered else "  (not recorded in this database)"
+                click.echo(f"{f.screen_code:<14} ok        {f.entries:>8} plays  entries {f.from_seq}..{f.to_seq}  "
+                           f"{name}{note}")
+            else:
+                p = f.problem
+                assert p is not None
+                where = f"entry {p.seq}" if p.seq is not None else "the file"
+                what = f" (play {p.event_id})" if p.event_id else ""
+                click.echo(f"{f.screen_code or '?':<14} {p.kind.upper():<9} {name}: {where}{what}: {p.detail}")
         for r in reports:
             if r.ok:
-                click.echo(f"{r.screen_code:<14} ok        {r.entries:>8} plays  head {r.head_hash[:16]}")
+                archived = f"  ({r.archived} archived)" if r.archived else ""
+                click.echo(f"{r.screen_code:<14} ok        {r.entries:>8} plays  head {r.head_hash[:16]}{archived}")
             else:
                 p = r.problem
                 assert p is not None
                 where = f"entry {p.seq}" if p.seq is not None else "an entry"
                 what = f" (play {p.event_id})" if p.event_id else ""
                 click.echo(f"{r.screen_code:<14} {p.kind.upper():<9} {where}{what}: {p.detail}")
-    if not all(r.ok for r in reports):
+    if not all(r.ok for r in reports) or not all(f.ok for f in files):
+        sys.exit(1)
+
+
+def _problem_json(problem: Any) -> dict[str, Any] | None:
+    if problem is None:
+        return None
+    return {"kind": problem.kind, "seq": problem.seq, "event_id": problem.event_id, "detail": problem.detail}
+
+
+def _verify_archives(paths: tuple[Path, ...], screen_id: int | None) -> list[Any]:
+    """Each archive file checked; for folders given, the recorded archives none of them holds."""
+    from cms.extensions import db
+    from cms.models import Screen
+    from cms.services.playlog_archive import ArchiveReport, archive_files, unfound_archives, verify_archive
+    from cms.services.playlog_chain import Problem
+
+    reports = [verify_archive(path) for path in archive_files(list(paths))]
+    folders = [path for path in paths if path.is_dir()]
+    if folders:
+        unfound: dict[int, Any] = {row.id: row for row in unfound_archives(folders[0], screen_id)}
+        for folder in folders[1:]:
+            unfound = {row.id: row for row in unfound_archives(folder, screen_id) if row.id in unfound}
+        for row in unfound.values():
+            screen = db.session.get(Screen, row.screen_id)
+            reports.append(ArchiveReport(str(folders[0] / row.file_name), row.screen_id, screen.code if screen else "",
+                                         row.from_seq, row.to_seq, 0, True,
+                                         Problem("missing", row.from_seq, None,
+                                                 f"the archive of entries {row.from_seq} to {row.to_seq} is in "
+                                                 "none of the folders given")))
+    return reports
+
+
+@playlog_group.command("archive")
+@click.option("--older-than", "older_than", type=click.IntRange(1, 36500), default=None,
+              help="Archive plays that started more than this many days ago (default: [retention] archive_after_days).")
+@click.option("--before", "before_text", default=None,
+              help="Archive plays that started before this date (local midnight) or ISO date-time instead.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the files go (default: [retention] archive_dir).")
+@click.option("--screen", "screen", default=None, help="One board (id or code); default every board.")
+@click.option("--dry-run", is_flag=True, help="Say what would be archived; write and delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+@friendly_errors
+def playlog_archive(older_than: int | None, before_text: str | None, directory: Path | None, screen: str | None,
+                    dry_run: bool, as_json: bool) -> None:
+    """Move old plays out of the database into compressed files that stay verifiable (per board, the
+    oldest run of its chain). Play counts and reports are kept. Exit 1 naming any board that failed;
+    a failed board keeps all its plays."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from cms.services.audit import Actor
+    from cms.services.playlog_archive import archive_plays
+    from cms.services.screens import get_screen
+
+    settings = _settings()
+    now = datetime.now(UTC)
+    if older_than is not None and before_text is not None:
+        raise click.UsageError("give --older-than or --before, not both")
+    if before_text is None:
+        before = now - timedelta(days=older_than or settings.retention.archive_after_days)
+    else:
+        try:
+            day = date.fromisoformat(before_text) if len(before_text) == 10 else None
+            moment = datetime.fromisoformat(before_text) if day is None else datetime.combine(day, datetime.min.time())
+        except ValueError:
+            raise click.BadParameter("an ISO date (2024-12-31) or date-time", param_hint="--before") from None
+        before = (moment if moment.tzinfo else moment.replace(tzinfo=settings.tz)).astimezone(UTC)
+        if before > now:
+            raise click.BadParameter("must not be in the future", param_hint="--before")
+    directory = directory or settings.archive_dir
+    result = archive_plays(before, directory, Actor.command_line(), dry_run=dry_run,
+                           screen_id=get_screen(screen).id if screen else None, now=now)
+    if as_json:
+        click.echo(json.dumps({
+            "before": before.isoformat(), "directory": str(directory), "dry_run": dry_run, "total": result.total,
+            "boards": [{"screen_id": b.screen_id, "code": b.screen_code, "from_seq": b.from_seq, "to_seq": b.to_seq,
+                        "count": b.count, "file": b.file_name, "bytes": b.bytes, "sha256": b.sha256}
+                       for b in result.archived],
+            "failed": [{"screen_id": f.screen_id, "code": f.screen_code, "reason": f.reason} for f in result.failed],
+        }, indent=2, ensure_ascii=False))
+    else:
+        for b in result.archived:
+            target = "(dry run)" if b.file_name is None else str(directory / b.file_name)
+            click.echo(f"{b.screen_code:<14} {b.count:>8} plays  entries {b.from_seq}..{b.to_seq}  {target}")
+        for f in result.failed:
+            click.echo(f"{f.screen_code:<14} FAILED    {f.reason} (nothing deleted)")
+        verb = "would be archived" if dry_run else "archived"
+        click.echo(f"total: {result.total} plays started before {before.isoformat(timespec='seconds')} {verb} "
+                   f"from {len(result.archived)} boards")
+    if not result.ok:
+        sys.exit(1)
+
+
+@main.group("report")
+def report_group() -> None:
+    """Reports for acceptance and payment."""
+
+
+@report_group.command("acceptance")
+@click.option("--campaign", "campaign_id", type=int, default=None, help="The campaign's id (see `campaign list`).")
+@click.option("--plan", "plan_number", default=None, help="Every campaign of this plan instead (e.g. 81/KH-STNMT).")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day, YYYY-MM-DD.")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day (included).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "pdf"]), required=True, help="File format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True,
+              help="The file to write.")
+@with_appcontext
+@friendly_errors
+def report_acceptance(campaign_id: int | None, plan_number: str | None, date_from: datetime, date_to: datetime,
+                      fmt: str, output: Path) -> None:
+    """Write the acceptance report (báo cáo kết quả thực hiện, khối lượng) for a campaign or a
+    plan; exits with 1 when a board's play-log chain fails verification (the report says which)."""
+    from datetime import UTC, datetime
+
+    from cms.services.acceptance import build_report, plan_by_number, scope_for
+    from cms.services.report_exports import export
+
+    if (campaign_id is None) == (plan_number is None):
+        raise click.UsageError("Give either --campaign or --plan.")
+    settings = _settings()
+    plan_id = plan_by_number(plan_number).id if plan_number is not None else None
+    scope = scope_for(settings, date_from.date(), date_to.date(), campaign_id=campaign_id, plan_id=plan_id)
+    click.echo("Checking the play-log chains and counting…", err=True)
+    report = build_report(settings, scope, datetime.now(UTC))
+    data, _media_type = export(report, fmt, settings.tz)
+    partial = output.with_name(output.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(output)  # all or nothing: no half-written report under the name asked for
+    totals = report.totals
+    rate = f"{totals.delivery_rate:.1%}" if totals.delivery_rate is not None else "n/a"
+    click.echo(f"{output}: {totals.delivered} play(s) of {totals.planned} planned ({rate}) on "
+               f"{totals.boards_reached} board(s); chains {'verified' if report.chains_ok else 'FAILED'}")
+    if not report.chains_ok:
+        for row in report.chains:
+            if not row.ok:
+                click.echo(f"chain of {row.code}: {row.problem}", err=True)
         sys.exit(1)
 
 

@@ -138,3 +138,14 @@ def push_result_label(code: str) -> str:
 
 def segment_label(code: str) -> str:
     return str(SEGMENT_LABELS.get(code, code))
+
+
+GAP_LABELS = {
+    "offline": _l("Board off or cut off: it reported nothing at all in those hours"),
+    "not_reported": _l("Not reported yet: after the newest play the board has sent"),
+    "short": _l("Fewer plays than planned while the board was on"),
+}
+
+
+def gap_label(code: str) -> str:
+    return str(GAP_LABELS.get(code, code))

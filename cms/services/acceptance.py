@@ -29,7 +29,7 @@ from cms.models import (BoardHealth, Campaign, PlanHour, PlannedHourly, PlayDail
 
 MAX_DAYS = 366  # one report covers at most a year of days
 MAX_FRAMES = 6
-GAP_KINDS = ("offline", "not_reported", "no_plan", "short")
+GAP_KINDS = ("offline", "not_reported", "short")
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,7 @@ class Gap:
 
     kind: "offline" (the board reported no plays at all in the hours where plays are
     missing: switched off or cut off), "not_reported" (the hours are after the last
-    play the board has sent: it may still send them), "no_plan" (hours the board was
-    lit but no manifest recorded a plan: the scheduler was not running), "short" (the
+    play the board has sent: it may still send them), "short" (the
     board was on and reporting, but played fewer of this campaign's plays).
     """
 
@@ -181,13 +180,20 @@ def _utc(value: datetime | str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def plan_by_number(number: str) -> Plan:
+    plan = db.session.scalar(select(Plan).where(Plan.number == number.strip()))
+    if plan is None:
+        raise NotFound("No plan numbered %(number)s.", code="plan_not_found", number=number)
+    return plan
+
+
 def scope_for(config: Config, date_from: date, date_to: date, campaign_id: int | None = None,
               plan_id: int | None = None) -> Scope:
     """The heading of a report on one campaign, or on every campaign of a plan."""
     if date_to < date_from:
         raise ValidationFailed("The end date is before the start date.", code="report_dates")
     if (date_to - date_from).days >= MAX_DAYS:
-        raise ValidationFailed(f"A report covers at most {MAX_DAYS} days.", code="report_dates")
+        raise ValidationFailed("A report covers at most %(days)d days.", code="report_dates", days=MAX_DAYS)
     organisation = config.organisation
     if campaign_id is not None:
         campaign = db.session.get(Campaign, campaign_id)

@@ -21,8 +21,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Protocol
@@ -821,3 +822,25 @@ def to_pdf(report: AcceptanceReport, *, zone: tzinfo = DEFAULT_ZONE) -> bytes:
     _pdf_frames(pdf, report, zone)
     _pdf_signatures(pdf)
     return bytes(pdf.output())
+
+
+# format -> (writer, media type); the CLI, the report page and the API offer exactly these.
+FORMATS: dict[str, tuple[Callable[..., bytes], str]] = {
+    "csv": (to_csv, "text/csv; charset=utf-8"),
+    "xlsx": (to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "pdf": (to_pdf, "application/pdf"),
+}
+
+
+def export(report: AcceptanceReport, fmt: str, zone: tzinfo = DEFAULT_ZONE) -> tuple[bytes, str]:
+    """The report in `fmt` and its media type."""
+    writer, media_type = FORMATS[fmt]
+    return writer(report, zone=zone), media_type
+
+
+def file_name(report: AcceptanceReport, fmt: str) -> str:
+    """e.g. bao-cao-nghiem-thu-81-KH-STNMT-chien-dich-12-2024-07-01-2024-09-30.pdf (ASCII, safe in any header)."""
+    scope = report.scope
+    plan = re.sub(r"[^A-Za-z0-9]+", "-", scope.plan_number).strip("-") or "ke-hoach"
+    what = f"chien-dich-{scope.campaign_id}" if scope.campaign_id is not None else "toan-ke-hoach"
+    return f"bao-cao-nghiem-thu-{plan}-{what}-{scope.date_from.isoformat()}-{scope.date_to.isoformat()}.{fmt}"

@@ -191,3 +191,79 @@ def test_the_newest_screenshot_of_the_range_is_a_sample_frame(app: Flask, boards
         report = build_report(app.config["PANOLED"], scope(NOW.date(), NOW.date()), NOW)
     assert [(f.screen_id, f.taken_at) for f in report.frames] == [(board, NOW)]
     assert report.frames[0].png.startswith(b"\x89PNG")
+
+
+def test_panoled_report_acceptance_writes_each_format_and_fails_on_a_broken_chain(
+        app: Flask, boards: list[int], imported_plan: object, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import unicodedata
+
+    from pypdf import PdfReader
+
+    from cms.cli import main
+    from cms.models import Campaign
+
+    board = boards[0]
+    start = datetime(2026, 3, 19, 3, 0, tzinfo=UTC)
+    plays = [Play(str(uuid.uuid4()), 10, 1, start + timedelta(minutes=m), start + timedelta(minutes=m, seconds=30), None)
+             for m in range(3)]
+    with app.app_context():
+        ingest_plays(db.session.get(Screen, board), plays, NOW)
+        db.session.commit()
+        title = db.session.get(Campaign, CAMPAIGN).title
+    runner = app.test_cli_runner()
+    args = ["report", "acceptance", "--campaign", str(CAMPAIGN), "--from", "2026-03-01", "--to", "2026-03-31"]
+    for fmt in ("csv", "xlsx", "pdf"):
+        result = runner.invoke(main, [*args, "--format", fmt, "-o", str(tmp_path / f"r.{fmt}")])
+        assert result.exit_code == 0, result.output
+        assert "3 play(s) of 0 planned" in result.output and "chains verified" in result.output
+    assert (tmp_path / "r.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    text = unicodedata.normalize("NFC", " ".join(page.extract_text() for page in PdfReader(tmp_path / "r.pdf").pages))
+    assert "BÁO CÁO KẾT QUẢ THỰC HIỆN, KHỐI LƯỢNG" in text and "Bảng LED số 0" in text and "81/KH-STNMT" in text
+    assert title.split()[0] in text
+
+    missing = runner.invoke(main, ["report", "acceptance", "--campaign", "9999", "--from", "2026-03-01", "--to",
+                                   "2026-03-31", "--format", "csv", "-o", str(tmp_path / "none.csv")])
+    assert missing.exit_code != 0 and "No such campaign" in missing.output and not (tmp_path / "none.csv").exists()
+    backwards = runner.invoke(main, [*args[:4], "--from", "2026-03-31", "--to", "2026-03-01", "--format", "csv",
+                                     "-o", str(tmp_path / "none.csv")])
+    assert backwards.exit_code != 0 and "before the start" in backwards.output
+
+    with app.app_context():
+        db.session.execute(delete(PlaybackEvent).where(PlaybackEvent.event_id == plays[1].event_id))
+        db.session.commit()
+    broken = runner.invoke(main, [*args, "--format", "csv", "-o", str(tmp_path / "broken.csv")])
+    assert broken.exit_code == 1 and "chains FAILED" in broken.output and "NT-0" in broken.output
+    assert (tmp_path / "broken.csv").exists()  # written anyway: the failed check is in it
+
+
+def test_the_report_page_shows_the_figures_and_downloads_each_format(
+        client, app: Flask, boards: list[int], accounts: Accounts, imported_plan: object) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    board = boards[0]
+    start = datetime(2026, 3, 19, 3, 0, tzinfo=UTC)
+    plays = [Play(str(uuid.uuid4()), 10, 1, start + timedelta(minutes=m), start + timedelta(minutes=m, seconds=30), None)
+             for m in range(7)]
+    with app.app_context():
+        ingest_plays(db.session.get(Screen, board), plays, NOW)
+        db.session.commit()
+    query = {"scope": f"campaign:{CAMPAIGN}", "from": "2026-03-01", "to": "2026-03-31"}
+    accounts.login("operator")
+    assert client.get("/reports/acceptance", query_string=query).status_code == 403  # operators run boards, not payments
+    assert client.get("/reports/acceptance/download", query_string={**query, "format": "csv"}).status_code == 403
+    accounts.login("auditor")
+    page = client.get("/reports/acceptance", query_string=query)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="daily-chart"' in html and "Bảng LED số 0" in html and 'id="chain-status"' in html
+    csv_file = client.get("/reports/acceptance/download", query_string={**query, "format": "csv"})
+    assert csv_file.status_code == 200 and csv_file.data.startswith(b"\xef\xbb\xbf")
+    assert "attachment" in csv_file.headers["Content-Disposition"] and csv_file.headers["Cache-Control"] == "no-store"
+    xlsx = client.get("/reports/acceptance/download", query_string={**query, "format": "xlsx"})
+    import io
+    assert load_workbook(io.BytesIO(xlsx.data)).sheetnames
+    pdf = client.get("/reports/acceptance/download", query_string={**query, "format": "pdf"})
+    assert pdf.data.startswith(b"%PDF") and pdf.headers["Content-Type"] == "application/pdf"
+    bad = client.get("/reports/acceptance", query_string={**query, "to": "2026-02-01"})
+    assert bad.status_code == 200 and 'role="alert"' in bad.get_data(as_text=True)  # said on the page, nothing built
+    assert client.get("/reports/acceptance/download", query_string={**query, "format": "exe"}).status_code == 422

@@ -1,0 +1,1 @@
+"""Reports: the acceptance report page and its downloads."""
