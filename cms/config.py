@@ -114,6 +114,14 @@ class SimulatorConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    """How long plays stay in the database before `panoled playlog archive` moves them to files."""
+
+    archive_after_days: int = 400  # a bit over a year online: a whole plan year plus its acceptance
+    archive_dir: str = ""          # empty: <data_dir>/archive
+
+
+@dataclass(frozen=True)
 class BoardProfileConfig:
     """A board size renditions are made for, until boards are registered."""
 
@@ -144,12 +152,17 @@ class Config:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     boards: BoardsConfig = field(default_factory=BoardsConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     board_profiles: tuple[BoardProfileConfig, ...] = DEFAULT_PROFILES
     source: str = ""  # the file this was read from, for messages
 
     @property
     def data_dir(self) -> Path:
         return Path(self.storage.data_dir)
+
+    @property
+    def archive_dir(self) -> Path:
+        return Path(self.retention.archive_dir) if self.retention.archive_dir else self.data_dir / "archive"
 
     @property
     def database_url(self) -> str:
@@ -171,6 +184,7 @@ SECTIONS: dict[str, type] = {
     "scheduler": SchedulerConfig,
     "boards": BoardsConfig,
     "simulator": SimulatorConfig,
+    "retention": RetentionConfig,
 }
 
 
@@ -349,6 +363,7 @@ def _validate(config: Config) -> None:
          "must be between 1 and 10080"),
         (0 <= config.simulator.port <= 65535, "simulator.port", "must be between 0 (a free port) and 65535"),
         (bool(config.organisation.name.strip()), "organisation.name", "must not be empty"),
+        (1 <= config.retention.archive_after_days <= 36500, "retention.archive_after_days", "must be between 1 and 36500"),
     ]
     for ok, key, problem in checks:
         if not ok:
@@ -373,6 +388,9 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     logo = config.organisation.logo
     if logo and not Path(logo).is_absolute():
         logo = str(base / logo)
+    archive_dir = config.retention.archive_dir
+    if archive_dir and not Path(archive_dir).is_absolute():
+        archive_dir = str(base / archive_dir)
     url = config.database.url
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
@@ -381,6 +399,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         storage=dataclasses.replace(config.storage, data_dir=str(data_dir)),
         organisation=dataclasses.replace(config.organisation, logo=logo),
         database=dataclasses.replace(config.database, url=url),
+        retention=dataclasses.replace(config.retention, archive_dir=archive_dir),
     )
 
 

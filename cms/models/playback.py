@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cms.extensions import db
@@ -68,6 +68,27 @@ class PlaylogChainDay(db.Model):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     head_hash: Mapped[str] = mapped_column(String(64))
+
+
+class PlaylogArchive(db.Model):
+    """A run of a board's chain (from_seq..to_seq) moved out of the database into a compressed
+    file under the archive folder; the chain online continues from last_hash."""
+
+    __tablename__ = "playlog_archives"
+    __table_args__ = (UniqueConstraint("screen_id", "from_seq", name="uq_playlog_archives_screen_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id"))
+    from_seq: Mapped[int] = mapped_column(Integer)
+    to_seq: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))  # the chain hash just before from_seq
+    last_hash: Mapped[str] = mapped_column(String(64))  # the chain hash at to_seq
+    file_name: Mapped[str] = mapped_column(String(200))  # relative to the archive folder
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254))
 
 
 class BoardHealth(db.Model):

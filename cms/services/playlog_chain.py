@@ -6,7 +6,8 @@ the app's secret key, kept outside the database, so whoever can only write the
 database cannot mend the chain after changing a play. Each board's head (count
 and last hash) and its head at the end of every day it received plays are kept.
 `verify` recomputes a board's chain and names the first altered, missing or
-inserted entry.
+inserted entry. Plays moved to archive files (cms.services.playlog_archive) leave a
+PlaylogArchive row behind: verification online starts from the last archive's hash.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cms.extensions import db
-from cms.models import PlaybackEvent, PlaylogChain, PlaylogChainDay, Screen
+from cms.models import PlaybackEvent, PlaylogArchive, PlaylogChain, PlaylogChainDay, Screen
 
 GENESIS = "0" * 64
 
@@ -86,28 +87,47 @@ class ChainReport:
     head_seq: int
     head_hash: str
     problem: Problem | None
+    archived: int = 0  # entries 1..archived are in archive files, not in the database
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
+def archived_start(screen_id: int) -> tuple[int, str, Problem | None]:
+    """Where the chain online starts: (last archived seq, its hash), and a problem if the
+    board's archives do not follow one another."""
+    seq, previous = 0, GENESIS
+    for archive in db.session.scalars(select(PlaylogArchive).where(PlaylogArchive.screen_id == screen_id)
+                                      .order_by(PlaylogArchive.from_seq)):
+        if archive.from_seq != seq + 1 or archive.prev_hash != previous or archive.to_seq < archive.from_seq:
+            return seq, previous, Problem("missing", seq + 1, None,
+                                          f"the archives do not follow one another at entry {seq + 1} "
+                                          f"(archive {archive.file_name} starts at {archive.from_seq})")
+        seq, previous = archive.to_seq, archive.last_hash
+    return seq, previous, None
+
+
 def verify(screen: Screen) -> ChainReport:
-    """Recompute the board's chain from its stored plays; the first problem found, if any."""
+    """Recompute the board's chain from its stored plays, starting after its last archive;
+    the first problem found, if any."""
     head = db.session.get(PlaylogChain, screen.id)
     head_seq, head_hash = (head.seq, head.head_hash) if head else (0, GENESIS)
     columns = (PlaybackEvent.event_id, PlaybackEvent.asset_id, PlaybackEvent.manifest_version, PlaybackEvent.started_at,
                PlaybackEvent.ended_at, PlaybackEvent.frame_hash, PlaybackEvent.chain_seq, PlaybackEvent.chain_hash)
     unchained = db.session.execute(select(PlaybackEvent.event_id).where(
         PlaybackEvent.screen_id == screen.id, PlaybackEvent.chain_seq.is_(None)).limit(1)).first()
+    archived, previous, problem = archived_start(screen.id)
+    expected, count = archived + 1, 0
     rows = db.session.execute(select(*columns).where(PlaybackEvent.screen_id == screen.id,
                                                      PlaybackEvent.chain_seq.is_not(None))
                               .order_by(PlaybackEvent.chain_seq, PlaybackEvent.id))
-    previous, expected, count = GENESIS, 1, 0
-    problem: Problem | None = None
-    for row in rows:
+    for row in rows if problem is None else ():
         count += 1
         entry = dict(row._mapping, screen_id=screen.id)
+        if entry["chain_seq"] <= archived:
+            problem = Problem("inserted", entry["chain_seq"], entry["event_id"], "an entry already in an archive file")
+            break
         if entry["chain_seq"] < expected:
             problem = Problem("inserted", entry["chain_seq"], entry["event_id"], "a second entry at this place in the chain")
             break
@@ -123,7 +143,7 @@ def verify(screen: Screen) -> ChainReport:
         problem = Problem("inserted", None, unchained[0], "a play that did not come in through ingestion")
     if problem is None and (expected - 1 != head_seq or previous != head_hash):
         problem = Problem("truncated", expected, None, f"the chain ends at {expected - 1}, its head says {head_seq}")
-    return ChainReport(screen.id, screen.code, count, head_seq, head_hash, problem)
+    return ChainReport(screen.id, screen.code, count, head_seq, head_hash, problem, archived)
 
 
 def verify_all(screen_id: int | None = None) -> list[ChainReport]:
