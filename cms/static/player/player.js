@@ -153,15 +153,20 @@
     return Math.min(most, 1000 * 2 ** Math.min(failures, 6)) * (0.75 + Math.random() * 0.5);
   }
 
-  /** A promise that the next call of `signal()` resolves: wakes a loop early. */
+  /**
+   * Wakes a loop early. The loop calls `arm()` before its work and then waits on
+   * `promise`; a `signal()` at any time after `arm()` (also while the work is still
+   * awaiting the network) leaves `promise` resolved, so no signal is lost. One given
+   * before `arm()` is served by the work that follows it anyway.
+   */
   function wakeable() {
     let release;
     const state = {
       promise: null,
-      reset() { state.promise = new Promise((resolve) => { release = resolve; }); },
-      signal() { release(); state.reset(); },
+      arm() { state.promise = new Promise((resolve) => { release = resolve; }); },
+      signal() { release(); },
     };
-    state.reset();
+    state.arm();
     return state;
   }
 
@@ -367,6 +372,7 @@
 
     async playLoop() {
       for (;;) {
+        this.planWake.arm();
         let wait = 1000;
         try {
           const now = Date.now();
@@ -549,6 +555,7 @@
 
     async heartbeatLoop() {
       for (;;) {
+        this.heartbeatWake.arm();
         let wait = HEARTBEAT_MS;
         try {
           const current = this.current && this.current.playable ? this.current.entry.item.asset_id : null;
