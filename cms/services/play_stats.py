@@ -2,9 +2,9 @@
 
 `record_plays` runs inside the ingestion transaction with the rows that were actually
 stored, so the counts move with the plays or not at all. Each batch is summed in
-Python first, then one INSERT … ON CONFLICT DO UPDATE per key adds to the counters
-and widens first/last. `brute_force_totals` counts the same from the raw plays, for
-tests and re-checks; `rebuild_aggregates` rewrites the tables from the raw plays
+Python first, then one INSERT … ON CONFLICT DO UPDATE per table, with a row per key,
+adds to the counters and widens first/last. `brute_force_totals` counts the same from
+the raw plays, for tests and re-checks; `rebuild_aggregates` rewrites the tables from the raw plays
 (after an upgrade that adds them, or to repair them).
 """
 from __future__ import annotations
@@ -75,11 +75,11 @@ def _tallies(plays: Iterable[tuple[int, int | None, datetime, datetime]], zones:
 
 
 def _upsert(daily: dict[DailyKey, Tally], hourly: dict[HourlyKey, Tally]) -> None:
+    """Add the sums to the kept counts: one INSERT … ON CONFLICT DO UPDATE per table, its rows in
+    a fixed key order so batches touching the same keys cannot deadlock."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    for (screen_id, campaign_id, day), t in sorted(daily.items()):  # a fixed order: no deadlock between batches
-        statement = dialect.insert(PlayDaily).values(
-            screen_id=screen_id, campaign_id=campaign_id, day=day, plays=t.plays,
-            airtime_seconds=t.airtime_seconds, first_start=t.first_start, last_end=t.last_end)
+    if daily:
+        statement = dialect.insert(PlayDaily)
         new = statement.excluded
         db.session.execute(statement.on_conflict_do_update(
             index_elements=["screen_id", "campaign_id", "day"],
@@ -87,16 +87,20 @@ def _upsert(daily: dict[DailyKey, Tally], hourly: dict[HourlyKey, Tally]) -> Non
                   "airtime_seconds": PlayDaily.airtime_seconds + new.airtime_seconds,
                   "first_start": case((new.first_start < PlayDaily.first_start, new.first_start),
                                       else_=PlayDaily.first_start),
-                  "last_end": case((new.last_end > PlayDaily.last_end, new.last_end), else_=PlayDaily.last_end)}))
-    for (screen_id, campaign_id, day, hour), t in sorted(hourly.items()):
-        statement = dialect.insert(PlayHourly).values(
-            screen_id=screen_id, campaign_id=campaign_id, day=day, hour=hour, plays=t.plays,
-            airtime_seconds=t.airtime_seconds)
+                  "last_end": case((new.last_end > PlayDaily.last_end, new.last_end), else_=PlayDaily.last_end)}),
+            [{"screen_id": screen_id, "campaign_id": campaign_id, "day": day, "plays": t.plays,
+              "airtime_seconds": t.airtime_seconds, "first_start": t.first_start, "last_end": t.last_end}
+             for (screen_id, campaign_id, day), t in sorted(daily.items())])
+    if hourly:
+        statement = dialect.insert(PlayHourly)
         new = statement.excluded
         db.session.execute(statement.on_conflict_do_update(
             index_elements=["screen_id", "campaign_id", "day", "hour"],
             set_={"plays": PlayHourly.plays + new.plays,
-                  "airtime_seconds": PlayHourly.airtime_seconds + new.airtime_seconds}))
+                  "airtime_seconds": PlayHourly.airtime_seconds + new.airtime_seconds}),
+            [{"screen_id": screen_id, "campaign_id": campaign_id, "day": day, "hour": hour, "plays": t.plays,
+              "airtime_seconds": t.airtime_seconds}
+             for (screen_id, campaign_id, day, hour), t in sorted(hourly.items())])
 
 
 def record_plays(screen: Screen, rows: Iterable[dict[str, Any]]) -> None:

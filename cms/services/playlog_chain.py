@@ -40,8 +40,8 @@ def canonical(row: dict[str, Any]) -> bytes:
     }, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def link(previous: str, row: dict[str, Any]) -> str:
-    key = current_app.config["SECRET_KEY"].encode("utf-8")
+def link(previous: str, row: dict[str, Any], key: bytes | None = None) -> str:
+    key = key if key is not None else current_app.config["SECRET_KEY"].encode("utf-8")
     return hmac.new(key, previous.encode("ascii") + b"\n" + canonical(row), hashlib.sha256).hexdigest()
 
 
@@ -58,11 +58,14 @@ def lock_head(screen_id: int) -> PlaylogChain:
 
 def extend(head: PlaylogChain, rows: list[dict[str, Any]], now: datetime) -> None:
     """Give the new rows their places and hashes, and move the head and today's head on."""
+    # Plain locals in the loop: a batch is up to 1000 links, and each ORM attribute write is tracked.
+    key = current_app.config["SECRET_KEY"].encode("utf-8")
+    seq, previous = head.seq, head.head_hash
     for row in rows:
-        head.seq += 1
-        head.head_hash = link(head.head_hash, row)
-        row["chain_seq"], row["chain_hash"] = head.seq, head.head_hash
-    head.updated_at = now
+        seq += 1
+        previous = link(previous, row, key)
+        row["chain_seq"], row["chain_hash"] = seq, previous
+    head.seq, head.head_hash, head.updated_at = seq, previous, now
     day = now.astimezone(UTC).date()
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(PlaylogChainDay).values(screen_id=head.screen_id, day=day, seq=head.seq,
