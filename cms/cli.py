@@ -629,6 +629,19 @@ def playlog_archive(older_than: int | None, before_text: str | None, directory: 
         sys.exit(1)
 
 
+@playlog_group.command("recount")
+@with_appcontext
+@friendly_errors
+def playlog_recount() -> None:
+    """Rebuild the kept play counts (per board, campaign, day and hour) from the stored plays:
+    after an upgrade that added them, or to repair them. Refused once plays are archived."""
+    from cms.services.play_stats import daily_totals, rebuild_aggregates
+
+    rebuild_aggregates()
+    totals = daily_totals()
+    click.echo(f"counted {totals.plays} play(s) on {totals.boards} board(s)")
+
+
 @main.group("report")
 def report_group() -> None:
     """Reports for acceptance and payment."""

@@ -91,6 +91,17 @@ class PlaylogArchive(db.Model):
     created_by: Mapped[str] = mapped_column(String(254))
 
 
+class ArchivedPlay(db.Model):
+    """The event uuid of each archived play, kept online so a board sending it again is
+    answered "duplicate" and nothing is stored twice (exactly once outlives archiving)."""
+
+    __tablename__ = "archived_plays"
+
+    screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    archive_id: Mapped[int] = mapped_column(ForeignKey("playlog_archives.id"))
+
+
 class BoardHealth(db.Model):
     """What the board last told about itself through its heartbeat, and the screenshot asked of it."""
 

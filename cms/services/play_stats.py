@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from cms.errors import Conflict
 from cms.extensions import db
 from cms.models import NO_CAMPAIGN, PlayDaily, PlaybackEvent, PlayHourly, Screen
 
@@ -129,7 +130,13 @@ def _raw_plays(screen_id: int | None = None, campaign_id: int | None = None
 
 
 def rebuild_aggregates() -> None:
-    """Rewrite the counts from the raw plays; commits."""
+    """Rewrite the counts from the raw plays; commits. Refused once plays have been
+    archived: the database alone no longer holds every play the counts stand for."""
+    from cms.models import PlaylogArchive
+
+    if db.session.scalar(select(PlaylogArchive.id).limit(1)) is not None:
+        raise Conflict("Plays have been archived: the counts cannot be rebuilt from the database alone.",
+                       code="plays_archived")
     db.session.execute(delete(PlayHourly))
     db.session.execute(delete(PlayDaily))
     _upsert(*_tallies(_raw_plays(), _zones()))

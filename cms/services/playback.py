@@ -23,7 +23,9 @@ from cms.errors import ValidationFailed
 from cms.extensions import db
 from cms.services.play_stats import record_plays
 from cms.services.playlog_chain import extend, lock_head
-from cms.models import BoardHealth, Campaign, Manifest, MediaAsset, PlaybackEvent, Screen
+from cms.models import (
+    ArchivedPlay, BoardHealth, Campaign, Manifest, MediaAsset, PlaybackEvent, PlaylogArchive, Screen,
+)
 
 MAX_PLAYS = 1000
 CLOCK_SKEW = timedelta(minutes=5)
@@ -171,6 +173,12 @@ def ingest_plays(screen: Screen, plays: list[Play], now: datetime) -> Ingested:
         among = PlaybackEvent.event_id == any_(cast(event_ids, ARRAY(String))) if on_postgresql else (
             PlaybackEvent.event_id.in_(event_ids))
         known = set(db.session.scalars(select(PlaybackEvent.event_id).where(PlaybackEvent.screen_id == screen.id, among)))
+        if db.session.scalar(select(PlaylogArchive.id).where(PlaylogArchive.screen_id == screen.id).limit(1)):
+            # Plays moved to an archive file stay stored: sent again, they are duplicates.
+            archived = ArchivedPlay.event_id == any_(cast(event_ids, ARRAY(String))) if on_postgresql else (
+                ArchivedPlay.event_id.in_(event_ids))
+            known |= set(db.session.scalars(select(ArchivedPlay.event_id).where(ArchivedPlay.screen_id == screen.id,
+                                                                                archived)))
         rows = [row for row in rows if row["event_id"] not in known]
         extend(head, rows, now)
     if rows:

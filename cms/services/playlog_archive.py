@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from cms.errors import PanoledError
 from cms.extensions import db
-from cms.models import PlaybackEvent, PlaylogArchive, PlaylogChain, PlaylogChainDay, Screen
+from cms.models import ArchivedPlay, PlaybackEvent, PlaylogArchive, PlaylogChain, PlaylogChainDay, Screen
 from cms.services.audit import Actor, record
 from cms.services.playlog_chain import Problem, archived_start, link, lock_head
 
@@ -269,17 +269,23 @@ def _archive_board(run: _Run, before: datetime, directory: Path, actor: Actor, n
         archived, previous, _problem = archived_start(run.screen_id)
         if (archived, previous) != (run.from_seq - 1, run.prev_hash):
             raise ArchiveFailed("another archive run for %(code)s got there first", code=run.screen_code)
+        archive = PlaylogArchive(
+            screen_id=run.screen_id, from_seq=run.from_seq, to_seq=run.to_seq, count=run.count,
+            prev_hash=run.prev_hash, last_hash=run.last_hash, file_name=path.name, file_sha256=check.sha256,
+            bytes=check.bytes, created_at=now, created_by=actor.label)
+        db.session.add(archive)
+        db.session.flush()
+        in_run = (PlaybackEvent.screen_id == run.screen_id, PlaybackEvent.chain_seq >= run.from_seq,
+                  PlaybackEvent.chain_seq <= run.to_seq)
+        # Their uuids stay online: a board sending one of them again gets "duplicate".
+        db.session.execute(insert(ArchivedPlay).from_select(
+            ["screen_id", "event_id", "archive_id"],
+            select(PlaybackEvent.screen_id, PlaybackEvent.event_id, literal(archive.id)).where(*in_run)))
         deleted = db.session.execute(
-            delete(PlaybackEvent).where(PlaybackEvent.screen_id == run.screen_id,
-                                        PlaybackEvent.chain_seq >= run.from_seq, PlaybackEvent.chain_seq <= run.to_seq)
-            .execution_options(synchronize_session=False)).rowcount
+            delete(PlaybackEvent).where(*in_run).execution_options(synchronize_session=False)).rowcount
         if deleted != run.count:
             raise ArchiveFailed("%(deleted)d plays of %(code)s matched the run of %(count)d; nothing deleted",
                                 deleted=deleted, code=run.screen_code, count=run.count)
-        db.session.add(PlaylogArchive(
-            screen_id=run.screen_id, from_seq=run.from_seq, to_seq=run.to_seq, count=run.count,
-            prev_hash=run.prev_hash, last_hash=run.last_hash, file_name=path.name, file_sha256=check.sha256,
-            bytes=check.bytes, created_at=now, created_by=actor.label))
         record(actor, "playlog.archive", "screen", run.screen_id, code=run.screen_code, from_seq=run.from_seq,
                to_seq=run.to_seq, count=run.count, file=path.name, sha256=check.sha256,
                archived_before=_instant(before))

@@ -92,7 +92,8 @@ def test_every_command_has_help(runner) -> None:
     commands = [["init"], ["user", "add"], ["user", "list"], ["token", "create"], ["plan", "import"],
                 ["campaign", "list"], ["run"], ["demo"], ["scheduler", "run"], ["scheduler", "status"],
                 ["screen", "add"], ["screen", "list"], ["timeline"], ["media", "add"], ["media", "work"],
-                ["simulator", "run"], ["playlog", "verify"], ["playlog", "archive"]]
+                ["simulator", "run"], ["playlog", "verify"], ["playlog", "archive"], ["playlog", "recount"],
+                ["report", "acceptance"]]
     for command in commands:
         result = runner.invoke(main, [*command, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, command

@@ -21,7 +21,7 @@ from cms.cli import main
 from cms.config import load_config
 from cms.errors import ConfigError
 from cms.extensions import db
-from cms.models import AuditEvent, PlaybackEvent, PlaylogArchive
+from cms.models import ArchivedPlay, AuditEvent, PlaybackEvent, PlaylogArchive
 from cms.services import playlog_archive
 from cms.services.audit import Actor
 from cms.services.play_stats import daily_totals
@@ -43,9 +43,10 @@ class Board:
         self.id, self.secret = new_board(client, accounts.token("operator"), code)
         make_manifest(app, self.id, 1, (555,))
 
-    def send(self, plays: list[dict[str, Any]]) -> None:
+    def send(self, plays: list[dict[str, Any]]) -> dict[str, Any]:
         answer = post_signed(self.client, f"/api/v1/screens/{self.id}/playlogs", self.secret, {"plays": plays})
         assert answer.status_code == 200, answer.get_json()
+        return answer.get_json()
 
     def online_seqs(self) -> list[int]:
         with self.app.app_context():
@@ -220,6 +221,7 @@ def test_plays_gone_from_the_database_after_an_archive_are_still_found(
     assert code == 1 and (report["boards"][0]["problem"]["kind"], report["boards"][0]["problem"]["seq"]) == ("missing", 4)
 
     with app.app_context():  # hiding the archive's record does not hide the plays' absence
+        db.session.execute(delete(ArchivedPlay))
         db.session.execute(delete(PlaylogArchive))
         db.session.commit()
     code, report = invoke(runner, "verify")
@@ -319,3 +321,34 @@ def test_retention_settings_default_to_400_days_and_a_folder_in_the_data_dir(tmp
         load_config(path, environ={"PANOLED_RETENTION__ARCHIVE_AFTER_DAYS": "0"})
     with pytest.raises(ConfigError, match="retention.keep_days"):
         load_config(path, environ={"PANOLED_RETENTION__KEEP_DAYS": "30"})
+
+
+def test_an_archived_play_sent_again_is_a_duplicate_and_stored_once(
+        app: Flask, client, accounts: Accounts, archive_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    board = Board(client, app, accounts, "ARCH-2")
+    old = _plays(3, LONG_AGO)
+    board.send(old)
+    assert archive(app, NOW - timedelta(days=400), archive_dir).total == 3
+    fresh = _plays(1, NOW - timedelta(minutes=5))
+    answer = board.send([*reversed(old), *fresh])  # a board that lost its upload bookkeeping sends everything again
+    assert answer["duplicates"] == [p["event_id"] for p in reversed(old)] and answer["new"] == [fresh[0]["event_id"]]
+    with app.app_context():
+        assert daily_totals().plays == 4  # the three archived ones counted once, the new one once
+        assert db.session.scalar(select(func.count()).select_from(PlaybackEvent)) == 1
+    assert board.online_seqs() == [4]
+
+
+def test_counts_are_rebuilt_from_the_plays_until_some_are_archived(
+        app: Flask, runner, board: Board, archive_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from cms.models import PlayDaily
+
+    with app.app_context():
+        db.session.execute(delete(PlayDaily))  # counts lost (or a database upgraded before they were kept)
+        db.session.commit()
+    recount = runner.invoke(main, ["playlog", "recount"])
+    assert recount.exit_code == 0 and "counted 5 play(s) on 1 board(s)" in recount.output
+    archive(app, NOW - timedelta(days=400), archive_dir)
+    refused = runner.invoke(main, ["playlog", "recount"])
+    assert refused.exit_code == 1 and "[plays_archived]" in refused.output
+    with app.app_context():
+        assert daily_totals().plays == 5  # the archived plays still counted
