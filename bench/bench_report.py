@@ -5,10 +5,11 @@ Run: .venv/bin/python bench/bench_report.py [--database-url postgresql:///panole
      [--plays-per-day 334] [--runs 5] [--chain-sample 20000]
 On a fresh `<name>_bench` database (dropped afterwards) it makes one plan with five
 campaigns and the boards, then writes the raw plays with one INSERT … SELECT over
-generate_series (15 s plays from 06:00 local, campaigns in turn) and the kept counts
-from them (play_daily and play_hourly grouped on the board's local day and hour, as
-ingestion keeps them) and a plan (planned_hourly, a little above what was played), so
-the tables have the size and shape of a real year. Then it times, each in a new app
+generate_series (15 s plays spread from 06:00 local, campaigns in turn, and one
+board-day in 50 dark for three hours) and the kept counts from them (play_daily and
+play_hourly grouped on the board's local day and hour, as ingestion keeps them) and
+the plan (planned_hourly and plan_hours: every play, outages included), so the tables
+have the size and shape of two months of a province's boards. Then it times, each in a new app
 context:
   - `build_report` for one campaign and for the whole plan over the 60 days, figures
     only (check_chains=False): the measured figure, median and max of `--runs`;
@@ -58,16 +59,23 @@ def seed(boards: int, days: int, per_day: int) -> tuple[int, int]:
     db.session.commit()
     first_screen = db.session.execute(text("SELECT min(id) FROM screens")).scalar_one()
     started = time.perf_counter()
-    db.session.execute(text("""
+    # Plays every GAP seconds from 06:00 local, campaigns in turn; one board-day in 50 has a
+    # three-hour outage (07:00-10:00) in which the plan stands and nothing is played.
+    every = (16 * 3600) // per_day
+    plays = f"""
+        SELECT s, d, p, CAST(:c0 AS int) + (p % 5) AS campaign,
+               (CAST(:day0 AS date) + d) + time '06:00' + p * interval '{every} seconds' - interval '7 hours' AS started,
+               (s * 31 + d * 7) % 50 = 0 AND p * {every} >= 3600 AND p * {every} < 4 * 3600 AS outage
+        FROM generate_series(CAST(:s0 AS int), CAST(:s1 AS int)) s, generate_series(0, CAST(:d1 AS int)) d,
+             generate_series(0, CAST(:p1 AS int)) p"""
+    values = {"c0": campaigns[0], "day0": FIRST_DAY, "s0": first_screen, "s1": first_screen + boards - 1,
+              "d1": days - 1, "p1": per_day - 1}
+    db.session.execute(text(f"""
         INSERT INTO playback_events (screen_id, event_id, asset_id, asset_name, campaign_id, campaign_title, screen_code,
                                      screen_name, manifest_version, started_at, ended_at, received_at, flags, chain_hash)
-        SELECT s, md5(s::text || ':' || d::text || ':' || p::text), 1, 'poster.png', CAST(:c0 AS int) + (p % 5), '', '', '', 1,
-               (CAST(:day0 AS date) + d) + time '06:00' + p * interval '15 seconds' - interval '7 hours',
-               (CAST(:day0 AS date) + d) + time '06:00' + (p + 1) * interval '15 seconds' - interval '7 hours', now(), '[]', ''
-        FROM generate_series(CAST(:s0 AS int), CAST(:s1 AS int)) s, generate_series(0, CAST(:d1 AS int)) d,
-             generate_series(0, CAST(:p1 AS int)) p"""),
-        {"c0": campaigns[0], "day0": FIRST_DAY, "s0": first_screen, "s1": first_screen + boards - 1, "d1": days - 1,
-         "p1": per_day - 1})
+        SELECT s, md5(s::text || ':' || d::text || ':' || p::text), 1, 'poster.png', campaign, '', '', '', 1,
+               started, started + interval '15 seconds', now(), '[]', ''
+        FROM ({plays}) x WHERE NOT outage"""), values)
     raw = time.perf_counter() - started
     local = f"(started_at AT TIME ZONE '{ZONE}')"
     db.session.execute(text(f"""
@@ -80,11 +88,12 @@ def seed(boards: int, days: int, per_day: int) -> tuple[int, int]:
         SELECT screen_id, campaign_id, {local}::date, extract(hour FROM {local})::int, count(*),
                sum(extract(epoch FROM ended_at - started_at))
         FROM playback_events GROUP BY 1, 2, 3, 4"""))
+    planned_local = f"(started AT TIME ZONE '{ZONE}')"
     db.session.execute(text(f"""
         INSERT INTO planned_hourly (screen_id, campaign_id, hour_start, day, hour, plays, seconds)
-        SELECT screen_id, campaign_id, ((day + make_interval(hours => hour))::timestamp AT TIME ZONE '{ZONE}'), day, hour,
-               plays + plays / 20, (plays + plays / 20) * 15.0
-        FROM play_hourly"""))
+        SELECT s, campaign, date_trunc('hour', started), {planned_local}::date, extract(hour FROM {planned_local})::int,
+               count(*), count(*) * 15.0
+        FROM ({plays}) x GROUP BY 1, 2, 3, 4, 5"""), values)
     db.session.execute(text("""
         INSERT INTO plan_hours (screen_id, hour_start, day, hour, lit_seconds)
         SELECT DISTINCT screen_id, hour_start, day, hour, 3600.0 FROM planned_hourly"""))

@@ -22,6 +22,7 @@ NO_CAMPAIGN = 0
 
 class PlayDaily(db.Model):
     __tablename__ = "play_daily"
+    __table_args__ = (Index("ix_play_daily_campaign_day", "campaign_id", "day"),)  # reports ask by campaign and days
 
     screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # NO_CAMPAIGN for plays without one
@@ -34,6 +35,7 @@ class PlayDaily(db.Model):
 
 class PlayHourly(db.Model):
     __tablename__ = "play_hourly"
+    __table_args__ = (Index("ix_play_hourly_campaign_day", "campaign_id", "day"),)
 
     screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, null, select, union_all
 
 from cms.config import Config
 from cms.errors import NotFound, ValidationFailed
@@ -248,7 +248,7 @@ def build_report(config: Config, scope: Scope, now: datetime, check_chains: bool
         hours[hour] = int(plays)
     delivered_by = {(screen_id, day): int(plays) for screen_id, day, plays, *_ in played}
     short = sorted(key for key, plays in planned_by.items() if plays > delivered_by.get(key, 0))
-    gaps = _gaps(screens, short, ids, delivered_by, planned_by)
+    gaps = _gaps(screens, short, ids, scope.date_from, scope.date_to, delivered_by, planned_by)
     chains = _chains(screens, scope) if check_chains else ()
     return AcceptanceReport(scope, now, everything.totals(), boards, days, tuple(hours), gaps, chains,
                             _frames(config, screens, scope))
@@ -258,60 +258,66 @@ def _days(first: date, last: date) -> Iterable[date]:
     return (first + timedelta(days=n) for n in range((last - first).days + 1))
 
 
-def _gaps(screens: dict[int, Screen], short: list[tuple[int, date]], ids: list[int],
+def _gaps(screens: dict[int, Screen], short: list[tuple[int, date]], ids: list[int], first: date, last: date,
           delivered_by: dict[tuple[int, date], int], planned_by: dict[tuple[int, date], int]) -> tuple[Gap, ...]:
-    """Each short board-day's missing plays by hour, with the reason (see `Gap`)."""
+    """Each short board-day's missing plays by hour, with the reason (see `Gap`). The
+    database compares plan and plays hour by hour and returns only the short hours."""
     if not short:
         return ()
+    in_days = (first, last)
+    # One grouping over plan and plays side by side (not a join of two groupings, which
+    # PostgreSQL may plan as a nested loop over hundreds of thousands of hours).
+    both = union_all(
+        select(PlannedHourly.screen_id, PlannedHourly.day, PlannedHourly.hour, PlannedHourly.hour_start,
+               PlannedHourly.plays.label("planned"), literal(0).label("played"))
+        .where(PlannedHourly.day.between(*in_days), PlannedHourly.campaign_id.in_(ids)),
+        select(PlayHourly.screen_id, PlayHourly.day, PlayHourly.hour, null().label("hour_start"),
+               literal(0).label("planned"), PlayHourly.plays.label("played"))
+        .where(PlayHourly.day.between(*in_days), PlayHourly.campaign_id.in_(ids))).subquery()
+    short_hours = (select(both.c.screen_id, both.c.day, both.c.hour, func.min(both.c.hour_start).label("hour_start"),
+                          func.sum(both.c.planned).label("planned"), func.sum(both.c.played).label("played"))
+                   .group_by(both.c.screen_id, both.c.day, both.c.hour)
+                   .having(func.sum(both.c.planned) > func.sum(both.c.played)).subquery())
+    anything = (select(func.count()).where(PlayHourly.screen_id == short_hours.c.screen_id,
+                                           PlayHourly.day == short_hours.c.day, PlayHourly.hour == short_hours.c.hour,
+                                           PlayHourly.plays > 0)
+                .correlate(short_hours).scalar_subquery())
+    hours = db.session.execute(select(short_hours.c.screen_id, short_hours.c.day, short_hours.c.hour,
+                                      short_hours.c.hour_start, short_hours.c.planned, short_hours.c.played,
+                                      anything)).all()
     boards = sorted({screen_id for screen_id, _ in short})
-    days = sorted({day for _, day in short})
-    wanted = set(short)
-
-    def hourly(model: Any, value: Any, *where: Any) -> dict[tuple[int, date, int], float]:
-        rows = db.session.execute(select(model.screen_id, model.day, model.hour, func.sum(value)).where(
-            model.screen_id.in_(boards), model.day >= days[0], model.day <= days[-1], *where)
-            .group_by(model.screen_id, model.day, model.hour))
-        return {(s, d, h): float(v) for s, d, h, v in rows if (s, d) in wanted}
-
-    planned = hourly(PlannedHourly, PlannedHourly.plays, PlannedHourly.campaign_id.in_(ids))
-    ours = hourly(PlayHourly, PlayHourly.plays, PlayHourly.campaign_id.in_(ids))
-    anything = hourly(PlayHourly, PlayHourly.plays)
-    lit = hourly(PlanHour, PlanHour.lit_seconds)
-    starts = {(s, d, h): _utc(t) for s, d, h, t in db.session.execute(
-        select(PlanHour.screen_id, PlanHour.day, PlanHour.hour, PlanHour.hour_start).where(
-            PlanHour.screen_id.in_(boards), PlanHour.day >= days[0], PlanHour.day <= days[-1]))}
+    dark = {(s, d): float(v) / 3600 for s, d, v in db.session.execute(
+        select(PlanHour.screen_id, PlanHour.day, func.sum(3600 - PlanHour.lit_seconds))
+        .where(PlanHour.day.between(*in_days), PlanHour.screen_id.in_(boards))
+        .group_by(PlanHour.screen_id, PlanHour.day))}
     last_sent = {screen_id: _utc(at) for screen_id, at in db.session.execute(
         select(BoardHealth.screen_id, BoardHealth.last_play_at).where(BoardHealth.screen_id.in_(boards)))}
     newest = {screen_id: _utc(at) for screen_id, at in db.session.execute(
         select(PlayDaily.screen_id, func.max(PlayDaily.last_end)).where(PlayDaily.screen_id.in_(boards))
         .group_by(PlayDaily.screen_id))}
+    by_day: dict[tuple[int, date], dict[str, list[tuple[int, int, int]]]] = defaultdict(lambda: defaultdict(list))
+    for screen_id, day, hour, hour_start, plays, ours_plays, others in hours:
+        seen = [t for t in (last_sent.get(screen_id), newest.get(screen_id)) if t is not None]
+        reported = max(seen) if seen else None
+        start = _utc(hour_start)
+        if reported is None or (start is not None and start >= reported):  # nothing sent from this hour on
+            kind = "not_reported"
+        elif not others:
+            kind = "offline"
+        else:
+            kind = "short"
+        by_day[(screen_id, day)][kind].append((hour, int(plays), int(ours_plays)))
     out: list[Gap] = []
     for screen_id, day in short:
-        reported = max((t for t in (last_sent.get(screen_id), newest.get(screen_id)) if t is not None), default=None)
-        kinds: dict[str, list[int]] = defaultdict(list)
-        for hour in range(24):
-            key = (screen_id, day, hour)
-            if planned.get(key, 0) <= ours.get(key, 0):
-                continue
-            start = starts.get(key)
-            if reported is None or (start is not None and start >= reported):  # nothing sent from this hour on
-                kinds["not_reported"].append(hour)
-            elif anything.get(key, 0) == 0:
-                kinds["offline"].append(hour)
-            else:
-                kinds["short"].append(hour)
-        dark = sum(3600 - lit.get((screen_id, day, h), 3600) for h in range(24)
-                   if (screen_id, day, h) in lit) / 3600
-        screen = screens[screen_id]
+        screen, kinds = screens[screen_id], by_day.get((screen_id, day), {})
         for kind in GAP_KINDS:
             if kinds.get(kind):
-                hours = kinds[kind]
-                out.append(Gap(screen_id, screen.code, screen.name, day, kind, _spans(hours),
-                               int(sum(planned.get((screen_id, day, h), 0) for h in hours)),
-                               int(sum(ours.get((screen_id, day, h), 0) for h in hours)), dark))
+                rows = kinds[kind]
+                out.append(Gap(screen_id, screen.code, screen.name, day, kind, _spans([h for h, _, _ in rows]),
+                               sum(p for _, p, _ in rows), sum(o for _, _, o in rows), dark.get((screen_id, day), 0.0)))
         if not kinds:  # short over the day, but no hour is (plays counted on another hour)
-            out.append(Gap(screen_id, screen.code, screen.name, day, "short", "",
-                           planned_by[(screen_id, day)], delivered_by.get((screen_id, day), 0), dark))
+            out.append(Gap(screen_id, screen.code, screen.name, day, "short", "", planned_by[(screen_id, day)],
+                           delivered_by.get((screen_id, day), 0), dark.get((screen_id, day), 0.0)))
     return tuple(out)
 
 
