@@ -26,6 +26,7 @@ from cms.extensions import db
 from cms.models import PlaybackEvent, PlaylogArchive, PlaylogChain, PlaylogChainDay, Screen
 
 GENESIS = "0" * 64
+VERIFY_SLICE = 5_000
 
 
 def canonical(row: dict[str, Any]) -> bytes:
@@ -122,12 +123,16 @@ def verify(screen: Screen) -> ChainReport:
         PlaybackEvent.screen_id == screen.id, PlaybackEvent.chain_seq.is_(None)).limit(1)).first()
     archived, previous, problem = archived_start(screen.id)
     expected, count = archived + 1, 0
+    # Streamed in slices (a server-side cursor on PostgreSQL): a board may hold millions of plays.
     rows = db.session.execute(select(*columns).where(PlaybackEvent.screen_id == screen.id,
                                                      PlaybackEvent.chain_seq.is_not(None))
-                              .order_by(PlaybackEvent.chain_seq, PlaybackEvent.id))
+                              .order_by(PlaybackEvent.chain_seq, PlaybackEvent.id)
+                              .execution_options(yield_per=VERIFY_SLICE))
+    key = current_app.config["SECRET_KEY"].encode("utf-8")
+    names = [column.key for column in columns]
     for row in rows if problem is None else ():
         count += 1
-        entry = dict(row._mapping, screen_id=screen.id)
+        entry = dict(zip(names, row), screen_id=screen.id)
         if entry["chain_seq"] <= archived:
             problem = Problem("inserted", entry["chain_seq"], entry["event_id"], "an entry already in an archive file")
             break
@@ -137,11 +142,12 @@ def verify(screen: Screen) -> ChainReport:
         if entry["chain_seq"] > expected:
             problem = Problem("missing", expected, None, f"entries {expected} to {entry['chain_seq'] - 1} are gone")
             break
-        recomputed = link(previous, entry)
+        recomputed = link(previous, entry, key)
         if not hmac.compare_digest(recomputed, entry["chain_hash"] or ""):
             problem = Problem("altered", expected, entry["event_id"], "the play differs from what was chained")
             break
         previous, expected = recomputed, expected + 1
+    rows.close()  # after a break, too: the server-side cursor goes now, not when collected
     if problem is None and unchained is not None:
         problem = Problem("inserted", None, unchained[0], "a play that did not come in through ingestion")
     if problem is None and (expected - 1 != head_seq or previous != head_hash):
