@@ -137,5 +137,6 @@ def _authenticate_board() -> Any:
             guard.check(request.headers.get(SIGNATURE_HEADER, "").strip(), stamp, now)
         except SignatureError as error:
             return _board_refusal("signature_invalid", str(error))
+        g.board_signed_at = int(stamp)  # kept with what the board sent (cms.services.playback.SignedBatch)
     g.board = board
     return None

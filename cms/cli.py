@@ -506,7 +506,8 @@ def playlog_verify(screen: str | None, archives: tuple[Path, ...], as_json: bool
     if as_json:
         click.echo(json.dumps({"boards": [
             {"screen_id": r.screen_id, "code": r.screen_code, "entries": r.entries, "archived": r.archived,
-             "head_seq": r.head_seq, "head_hash": r.head_hash, "ok": r.ok, "problem": _problem_json(r.problem)}
+             "head_seq": r.head_seq, "head_hash": r.head_hash, "signed_batches_checked": r.batches_checked,
+             "signed_batches_earlier_key": r.batches_earlier_key, "ok": r.ok, "problem": _problem_json(r.problem)}
             for r in reports], "archives": [
             {"path": f.path, "screen_id": f.screen_id, "code": f.screen_code, "from_seq": f.from_seq,
              "to_seq": f.to_seq, "entries": f.entries, "registered": f.registered, "ok": f.ok,

@@ -5,7 +5,7 @@ from cms.models.manifests import BoardSync, Manifest, PushAttempt
 from cms.models.media import ASSET_KINDS, ASSET_STATUSES, MediaAsset, MediaDerivative
 from cms.models.play_stats import NO_CAMPAIGN, PlanHour, PlannedHourly, PlayDaily, PlayHourly
 from cms.models.playback import (
-    PLAY_FLAGS, ArchivedPlay, BoardHealth, PlaybackEvent, PlaylogArchive, PlaylogChain, PlaylogChainDay,
+    PLAY_FLAGS, ArchivedPlay, BoardHealth, PlaybackEvent, PlaylogArchive, PlaylogBatch, PlaylogChain, PlaylogChainDay,
 )
 from cms.models.playlists import Playlist, PlaylistItem
 from cms.models.rules import ScheduleRule

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cms.extensions import db
@@ -45,6 +45,26 @@ class PlaybackEvent(db.Model):
     # (cms.services.playlog_chain); None for a row that did not come in through ingestion.
     chain_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     chain_hash: Mapped[str] = mapped_column(String(64), default="")
+    # The signed batch the board sent it in (None for rows that did not come over the board API).
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("playlog_batches.id"), nullable=True)
+
+
+class PlaylogBatch(db.Model):
+    """A batch of plays exactly as the board sent and signed it: the board's own evidence,
+    kept beside ours (the chain). Kept when at least one of its plays was new."""
+
+    __tablename__ = "playlog_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    signed_at: Mapped[int] = mapped_column(BigInteger)  # the X-Panoled-Timestamp the board signed (Unix seconds)
+    signature: Mapped[str] = mapped_column(String(80))  # "sha256=<hex>" as sent
+    key_fingerprint: Mapped[str] = mapped_column(String(16))  # which board key signed it (the key rotates with the secret)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the request body, gzip-compressed
+    plays: Mapped[int] = mapped_column(Integer)  # plays in the body
+    stored: Mapped[int] = mapped_column(Integer)  # of which new
 
 
 class PlaylogChain(db.Model):

@@ -20,8 +20,8 @@ from cms.assets.views import send_stored_file
 from cms.errors import ValidationFailed
 from cms.services import board_feed
 from cms.services.board_health import Heartbeat, decode_screenshot, record_heartbeat
-from cms.services.playback import ingest_plays, parse_plays
-from display_adapters.signing import signed_headers
+from cms.services.playback import SignedBatch, ingest_plays, parse_plays
+from display_adapters.signing import SIGNATURE_HEADER, signed_headers
 
 bp = api_blueprint("board_api", __name__)
 
@@ -95,5 +95,7 @@ def board_heartbeat(screen_id: int) -> dict[str, Any]:
 @bp.post("/screens/<int:screen_id>/playlogs")
 @board_only
 def board_playlogs(screen_id: int) -> dict[str, Any]:
-    result = ingest_plays(g.board, parse_plays(json_body()), datetime.now(UTC))
+    batch = SignedBatch(g.board_signed_at, request.headers[SIGNATURE_HEADER].strip(), g.board.signing_key,
+                        request.get_data(cache=True))  # checked by cms.access before the view
+    result = ingest_plays(g.board, parse_plays(json_body()), datetime.now(UTC), batch)
     return {"new": result.new, "duplicates": result.duplicates}

@@ -9,13 +9,15 @@ the board was registered are kept and flagged as clock skew.
 """
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, any_, case, cast, select, text, tuple_
+from sqlalchemy import String, any_, case, cast, insert, select, text, tuple_
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -24,7 +26,7 @@ from cms.extensions import db
 from cms.services.play_stats import record_plays
 from cms.services.playlog_chain import extend, lock_head
 from cms.models import (
-    ArchivedPlay, BoardHealth, Campaign, Manifest, MediaAsset, PlaybackEvent, PlaylogArchive, Screen,
+    ArchivedPlay, BoardHealth, Campaign, Manifest, MediaAsset, PlaybackEvent, PlaylogArchive, PlaylogBatch, Screen,
 )
 
 MAX_PLAYS = 1000
@@ -44,6 +46,16 @@ class Play:
     started_at: datetime
     ended_at: datetime
     frame_hash: str | None
+
+
+@dataclass(frozen=True)
+class SignedBatch:
+    """The request as the board signed it: kept with the plays it brings."""
+
+    signed_at: int
+    signature: str
+    key: str  # the board key (hex) that verified it
+    body: bytes
 
 
 @dataclass(frozen=True)
@@ -148,8 +160,9 @@ def _flags(screen: Screen, play: Play, known: bool, now: datetime, manifests: di
     return flags
 
 
-def ingest_plays(screen: Screen, plays: list[Play], now: datetime) -> Ingested:
-    """Store the plays not stored before for this board; commits."""
+def ingest_plays(screen: Screen, plays: list[Play], now: datetime, batch: SignedBatch | None = None) -> Ingested:
+    """Store the plays not stored before for this board, with the signed batch they came
+    in when one is given (and any of them is new); commits."""
     unique = list({p.event_id: p for p in reversed(plays)}.values())[::-1]  # the first of repeated uuids
     names = _names(screen, unique) if unique else {}
     manifests = _manifest_media(screen, unique) if unique else {}
@@ -181,9 +194,12 @@ def ingest_plays(screen: Screen, plays: list[Play], now: datetime) -> Ingested:
                                                                                 archived)))
         rows = [row for row in rows if row["event_id"] not in known]
         extend(head, rows, now)
+    batch_id = _keep_batch(screen, batch, len(plays), len(rows), now) if rows and batch is not None else None
+    for row in rows:
+        row["batch_id"] = batch_id
     if rows:
         if on_postgresql:
-            stored = _insert_from_json(screen, rows, now)
+            stored = _insert_from_json(screen, rows, now, batch_id)
         else:
             statement = (sqlite.insert(PlaybackEvent).on_conflict_do_nothing(index_elements=["screen_id", "event_id"])
                          .returning(PlaybackEvent.event_id))
@@ -213,10 +229,10 @@ def ingest_plays(screen: Screen, plays: list[Play], now: datetime) -> Ingested:
 _INSERT_FROM_JSON = text("""
 INSERT INTO playback_events (screen_id, event_id, asset_id, asset_name, campaign_id, campaign_title, screen_code,
                              screen_name, manifest_version, started_at, ended_at, frame_hash, received_at, flags,
-                             chain_seq, chain_hash)
+                             chain_seq, chain_hash, batch_id)
 SELECT CAST(:screen_id AS integer), p.event_id, p.asset_id, p.asset_name, p.campaign_id, p.campaign_title,
        CAST(:screen_code AS varchar), CAST(:screen_name AS varchar), p.manifest_version, p.started_at, p.ended_at,
-       p.frame_hash, CAST(:received_at AS timestamptz), p.flags, p.chain_seq, p.chain_hash
+       p.frame_hash, CAST(:received_at AS timestamptz), p.flags, p.chain_seq, p.chain_hash, CAST(:batch_id AS integer)
 FROM json_to_recordset(CAST(:plays AS json))
      AS p(event_id varchar, asset_id integer, asset_name varchar, campaign_id integer, campaign_title varchar,
           manifest_version integer, started_at timestamptz, ended_at timestamptz, frame_hash varchar, flags json,
@@ -229,13 +245,25 @@ _PER_PLAY = ("event_id", "asset_id", "asset_name", "campaign_id", "campaign_titl
              "flags", "chain_seq", "chain_hash")
 
 
-def _insert_from_json(screen: Screen, rows: list[dict[str, Any]], now: datetime) -> set[str]:
+def _insert_from_json(screen: Screen, rows: list[dict[str, Any]], now: datetime, batch_id: int | None) -> set[str]:
     """PostgreSQL: INSERT … ON CONFLICT DO NOTHING of the rows in one statement; the uuids stored."""
     plays = json.dumps([{key: row[key] for key in _PER_PLAY} | {
         "started_at": row["started_at"].isoformat(), "ended_at": row["ended_at"].isoformat()} for row in rows])
     return set(db.session.scalars(_INSERT_FROM_JSON, {
         "plays": plays, "screen_id": screen.id, "screen_code": screen.code, "screen_name": screen.name,
-        "received_at": now}))
+        "received_at": now, "batch_id": batch_id}))
+
+
+def key_fingerprint(key_hex: str) -> str:
+    """Names a board key without revealing it: which key signed a kept batch."""
+    return hashlib.sha256(b"panoled-key-fingerprint:" + key_hex.encode("ascii")).hexdigest()[:16]
+
+
+def _keep_batch(screen: Screen, batch: SignedBatch, plays: int, new: int, now: datetime) -> int:
+    return db.session.execute(insert(PlaylogBatch).values(
+        screen_id=screen.id, received_at=now, signed_at=batch.signed_at, signature=batch.signature,
+        key_fingerprint=key_fingerprint(batch.key), body_sha256=hashlib.sha256(batch.body).hexdigest(),
+        body=gzip.compress(batch.body, 6), plays=plays, stored=new).returning(PlaylogBatch.id)).scalar_one()
 
 
 def _saw_play(screen_id: int, ended_at: datetime) -> None:

@@ -92,6 +92,8 @@ class ChainReport:
     head_hash: str
     problem: Problem | None
     archived: int = 0  # entries 1..archived are in archive files, not in the database
+    batches_checked: int = 0  # signed batches whose board signature was re-checked
+    batches_earlier_key: int = 0  # signed with a board key rotated since: compared, signature not re-checkable
 
     @property
     def ok(self) -> bool:
@@ -118,7 +120,9 @@ def verify(screen: Screen) -> ChainReport:
     head = db.session.get(PlaylogChain, screen.id)
     head_seq, head_hash = (head.seq, head.head_hash) if head else (0, GENESIS)
     columns = (PlaybackEvent.event_id, PlaybackEvent.asset_id, PlaybackEvent.manifest_version, PlaybackEvent.started_at,
-               PlaybackEvent.ended_at, PlaybackEvent.frame_hash, PlaybackEvent.chain_seq, PlaybackEvent.chain_hash)
+               PlaybackEvent.ended_at, PlaybackEvent.frame_hash, PlaybackEvent.chain_seq, PlaybackEvent.chain_hash,
+               PlaybackEvent.batch_id)
+    batches = _SignedBatches(screen)
     unchained = db.session.execute(select(PlaybackEvent.event_id).where(
         PlaybackEvent.screen_id == screen.id, PlaybackEvent.chain_seq.is_(None)).limit(1)).first()
     archived, previous, problem = archived_start(screen.id)
@@ -146,13 +150,70 @@ def verify(screen: Screen) -> ChainReport:
         if not hmac.compare_digest(recomputed, entry["chain_hash"] or ""):
             problem = Problem("altered", expected, entry["event_id"], "the play differs from what was chained")
             break
+        if entry["batch_id"] is not None and (differs := batches.differs(entry)):
+            problem = Problem("altered", expected, entry["event_id"], differs)
+            break
         previous, expected = recomputed, expected + 1
     rows.close()  # after a break, too: the server-side cursor goes now, not when collected
     if problem is None and unchained is not None:
         problem = Problem("inserted", None, unchained[0], "a play that did not come in through ingestion")
     if problem is None and (expected - 1 != head_seq or previous != head_hash):
         problem = Problem("truncated", expected, None, f"the chain ends at {expected - 1}, its head says {head_seq}")
-    return ChainReport(screen.id, screen.code, count, head_seq, head_hash, problem, archived)
+    return ChainReport(screen.id, screen.code, count, head_seq, head_hash, problem, archived, batches.checked,
+                       batches.earlier_key)
+
+
+class _SignedBatches:
+    """The batches a board signed, each read once: its signature re-checked against its body
+    (when the board's key has not been rotated since), and each play compared with it."""
+
+    def __init__(self, screen: Screen) -> None:
+        from cms.services.playback import key_fingerprint
+
+        self.screen, self.fingerprint = screen, key_fingerprint(screen.signing_key) if screen.signing_key else ""
+        self.checked = self.earlier_key = 0
+        self._id: int | None = None
+        self._plays: dict[str, Any] = {}
+        self._problem = ""
+
+    def differs(self, entry: dict[str, Any]) -> str:
+        """Why the play does not match the batch the board signed, or ""."""
+        if entry["batch_id"] != self._id:
+            self._load(entry["batch_id"])
+        if self._problem:
+            return self._problem
+        sent = self._plays.get(entry["event_id"])
+        if sent is None:
+            return f"the play is not in the batch the board signed (batch {self._id})"
+        if (sent.asset_id, sent.manifest_version, sent.started_at, sent.ended_at, sent.frame_hash) != (
+                entry["asset_id"], entry["manifest_version"], entry["started_at"], entry["ended_at"], entry["frame_hash"]):
+            return f"the play differs from what the board signed (batch {self._id})"
+        return ""
+
+    def _load(self, batch_id: int) -> None:
+        import gzip
+
+        from cms.models import PlaylogBatch
+        from cms.services.playback import parse_plays
+        from display_adapters.signing import sign
+
+        self._id, self._plays, self._problem = batch_id, {}, ""
+        batch = db.session.get(PlaylogBatch, batch_id)
+        if batch is None or batch.screen_id != self.screen.id:
+            self._problem = f"the batch the board signed is gone (batch {batch_id})"
+            return
+        body = gzip.decompress(batch.body)
+        if hashlib.sha256(body).hexdigest() != batch.body_sha256:
+            self._problem = f"the batch the board signed was altered (batch {batch_id})"
+            return
+        if batch.key_fingerprint == self.fingerprint:
+            if not hmac.compare_digest(sign(self.screen.signing_key, batch.signed_at, body), batch.signature):
+                self._problem = f"the board's signature does not match its batch (batch {batch_id})"
+                return
+            self.checked += 1
+        else:
+            self.earlier_key += 1  # signed with a key since rotated: the body is compared, the signature cannot be
+        self._plays = {play.event_id: play for play in parse_plays(json.loads(body))}
 
 
 def verify_all(screen_id: int | None = None) -> list[ChainReport]:

@@ -124,3 +124,37 @@ def test_batches_arriving_at_once_chain_one_after_the_other(client, app: Flask, 
         assert list(pool.map(send, range(len(batches)))) == [200] * len(batches)
     code, report = verify(runner)
     assert code == 0 and report["entries"] == report["head_seq"] == 600
+
+
+def test_the_boards_signed_batches_are_kept_and_rechecked(app: Flask, client, accounts: Accounts, runner,  # type: ignore[no-untyped-def]
+                                                          chained) -> None:
+    import gzip
+    import hashlib
+
+    from cms.models import PlaylogBatch
+
+    board, plays = chained
+    code, report = verify(runner)
+    assert code == 0 and report["signed_batches_checked"] == 2  # the second batch had two new plays: kept too
+    with app.app_context():
+        batches = list(db.session.scalars(select(PlaylogBatch).where(PlaylogBatch.screen_id == board)
+                                          .order_by(PlaylogBatch.id)))
+        assert [(b.plays, b.stored) for b in batches] == [(4, 4), (4, 2)]
+        body = json.loads(gzip.decompress(batches[0].body))
+        assert [p["event_id"] for p in body["plays"]] == [p["event_id"] for p in plays[:4]]
+        # The body changed and its checksum with it: the board's signature no longer matches.
+        body["plays"][1]["end"] = plays[1]["start"]
+        forged = json.dumps(body).encode()
+        batches[0].body, batches[0].body_sha256 = gzip.compress(forged), hashlib.sha256(forged).hexdigest()
+        db.session.commit()
+    code, report = verify(runner)
+    assert code == 1 and report["problem"]["kind"] == "altered" and report["problem"]["seq"] == 1
+    assert "signature does not match" in report["problem"]["detail"]
+
+    # After the board's secret is rotated, old batches are still compared with the plays,
+    # but their signatures were made with the old key.
+    rotated = client.post(f"/api/v1/screens/{board}/secret", headers=accounts.token("operator"))
+    assert rotated.status_code == 200
+    code, report = verify(runner)
+    assert code == 1 and "differs from what the board signed" in report["problem"]["detail"]
+    assert report["signed_batches_earlier_key"] >= 1
