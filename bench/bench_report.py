@@ -58,13 +58,15 @@ def seed(boards: int, days: int, per_day: int) -> tuple[int, int]:
         "adapter_options": {}, "secret_hash": "x", "group_name": f"Quận {n % 20}", "timezone": ZONE} for n in range(boards)])
     db.session.commit()
     first_screen = db.session.execute(text("SELECT min(id) FROM screens")).scalar_one()
+    db.session.execute(text("SET TIME ZONE 'UTC'"))  # the generated local times below are turned into UTC instants
     started = time.perf_counter()
     # Plays every GAP seconds from 06:00 local, campaigns in turn; one board-day in 50 has a
     # three-hour outage (07:00-10:00) in which the plan stands and nothing is played.
     every = (16 * 3600) // per_day
     plays = f"""
         SELECT s, d, p, CAST(:c0 AS int) + (p % 5) AS campaign,
-               (CAST(:day0 AS date) + d) + time '06:00' + p * interval '{every} seconds' - interval '7 hours' AS started,
+               CAST((CAST(:day0 AS date) + d) + time '06:00' + p * interval '{every} seconds' - interval '7 hours'
+                    AS timestamptz) AS started,
                (s * 31 + d * 7) % 50 = 0 AND p * {every} >= 3600 AND p * {every} < 4 * 3600 AS outage
         FROM generate_series(CAST(:s0 AS int), CAST(:s1 AS int)) s, generate_series(0, CAST(:d1 AS int)) d,
              generate_series(0, CAST(:p1 AS int)) p"""
