@@ -8,7 +8,7 @@ campaigns and the boards, then writes the raw plays with one INSERT … SELECT o
 generate_series (15 s plays spread from 06:00 local, campaigns in turn, and one
 board-day in 50 dark for three hours) and the kept counts from them (play_daily and
 play_hourly grouped on the board's local day and hour, as ingestion keeps them) and
-the plan (planned_hourly and plan_hours: every play, outages included), so the tables
+the plan (planned_hourly, planned_daily and plan_hours: every play, outages included), so the tables
 have the size and shape of two months of a province's boards. Then it times, each in a new app
 context:
   - `build_report` for one campaign and for the whole plan over the 60 days, figures
@@ -96,6 +96,9 @@ def seed(boards: int, days: int, per_day: int) -> tuple[int, int]:
         SELECT s, campaign, date_trunc('hour', started), {planned_local}::date, extract(hour FROM {planned_local})::int,
                count(*), count(*) * 15.0
         FROM ({plays}) x GROUP BY 1, 2, 3, 4, 5"""), values)
+    db.session.execute(text("""
+        INSERT INTO planned_daily (screen_id, campaign_id, day, plays, seconds)
+        SELECT screen_id, campaign_id, day, sum(plays), sum(seconds) FROM planned_hourly GROUP BY 1, 2, 3"""))
     db.session.execute(text("""
         INSERT INTO plan_hours (screen_id, hour_start, day, hour, lit_seconds)
         SELECT DISTINCT screen_id, hour_start, day, hour, 3600.0 FROM planned_hourly"""))

@@ -54,13 +54,28 @@ class PlannedHourly(db.Model):
     """
 
     __tablename__ = "planned_hourly"
-    __table_args__ = (Index("ix_planned_hourly_campaign_day", "campaign_id", "day"),)
+    __table_args__ = (Index("ix_planned_hourly_campaign_day", "campaign_id", "day"),
+                      Index("ix_planned_hourly_screen_day", "screen_id", "day"))
 
     screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # NO_CAMPAIGN for fallback items without one
     hour_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     day: Mapped[date] = mapped_column(Date)  # the board's local date and hour of hour_start
     hour: Mapped[int] = mapped_column(Integer)
+    plays: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class PlannedDaily(db.Model):
+    """planned_hourly summed per board, campaign and local day, rewritten with it
+    (cms.services.plan_record), so a report over months reads days, not hours."""
+
+    __tablename__ = "planned_daily"
+    __table_args__ = (Index("ix_planned_daily_campaign_day", "campaign_id", "day"),)
+
+    screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     plays: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
 

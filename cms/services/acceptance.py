@@ -19,16 +19,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, null, select, union_all
+from sqlalchemy import Date, Integer, and_, cast, func, literal, null, select, tuple_, union_all
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from cms.config import Config
 from cms.errors import NotFound, ValidationFailed
 from cms.extensions import db
-from cms.models import (BoardHealth, Campaign, PlanHour, PlannedHourly, PlayDaily, PlayHourly, Plan, PlaylogChainDay,
-                        Screen)
+from cms.models import (BoardHealth, Campaign, Plan, PlanHour, PlannedDaily, PlannedHourly, PlayDaily, PlayHourly,
+                        PlaylogChainDay, Screen)
 
 MAX_DAYS = 366  # one report covers at most a year of days
 MAX_FRAMES = 6
+MAX_LISTED = 5_000  # short board-days named in the gap query; more and it reads the whole range
 GAP_KINDS = ("offline", "not_reported", "short")
 
 
@@ -219,10 +221,10 @@ def build_report(config: Config, scope: Scope, now: datetime, check_chains: bool
         PlayDaily.screen_id, PlayDaily.day, func.sum(PlayDaily.plays), func.sum(PlayDaily.airtime_seconds),
         func.min(PlayDaily.first_start), func.max(PlayDaily.last_end)).where(*in_range)
         .group_by(PlayDaily.screen_id, PlayDaily.day)).all()
-    planned = db.session.execute(select(PlannedHourly.screen_id, PlannedHourly.day, func.sum(PlannedHourly.plays))
-                                 .where(PlannedHourly.day >= scope.date_from, PlannedHourly.day <= scope.date_to,
-                                        PlannedHourly.campaign_id.in_(ids))
-                                 .group_by(PlannedHourly.screen_id, PlannedHourly.day)).all()
+    planned = db.session.execute(select(PlannedDaily.screen_id, PlannedDaily.day, func.sum(PlannedDaily.plays))
+                                 .where(PlannedDaily.day >= scope.date_from, PlannedDaily.day <= scope.date_to,
+                                        PlannedDaily.campaign_id.in_(ids))
+                                 .group_by(PlannedDaily.screen_id, PlannedDaily.day)).all()
     everything, per_board, per_day = _Sum(), defaultdict(_Sum), defaultdict(_Sum)
     days_played: dict[int, int] = defaultdict(int)
     for screen_id, day, plays, airtime, first, last in played:
@@ -265,15 +267,18 @@ def _gaps(screens: dict[int, Screen], short: list[tuple[int, date]], ids: list[i
     if not short:
         return ()
     in_days = (first, last)
+    planned_hours = select(PlannedHourly.screen_id, PlannedHourly.day, PlannedHourly.hour, PlannedHourly.hour_start,
+                           PlannedHourly.plays.label("planned"), literal(0).label("played")).where(
+        PlannedHourly.day.between(*in_days), PlannedHourly.campaign_id.in_(ids))
+    played_hours = select(PlayHourly.screen_id, PlayHourly.day, PlayHourly.hour, null().label("hour_start"),
+                          literal(0).label("planned"), PlayHourly.plays.label("played")).where(
+        PlayHourly.day.between(*in_days), PlayHourly.campaign_id.in_(ids))
+    if len(short) <= MAX_LISTED:  # only the short board-days, looked up by board and day
+        planned_hours = _only(planned_hours, PlannedHourly, short)
+        played_hours = _only(played_hours, PlayHourly, short)
     # One grouping over plan and plays side by side (not a join of two groupings, which
     # PostgreSQL may plan as a nested loop over hundreds of thousands of hours).
-    both = union_all(
-        select(PlannedHourly.screen_id, PlannedHourly.day, PlannedHourly.hour, PlannedHourly.hour_start,
-               PlannedHourly.plays.label("planned"), literal(0).label("played"))
-        .where(PlannedHourly.day.between(*in_days), PlannedHourly.campaign_id.in_(ids)),
-        select(PlayHourly.screen_id, PlayHourly.day, PlayHourly.hour, null().label("hour_start"),
-               literal(0).label("planned"), PlayHourly.plays.label("played"))
-        .where(PlayHourly.day.between(*in_days), PlayHourly.campaign_id.in_(ids))).subquery()
+    both = union_all(planned_hours, played_hours).subquery()
     short_hours = (select(both.c.screen_id, both.c.day, both.c.hour, func.min(both.c.hour_start).label("hour_start"),
                           func.sum(both.c.planned).label("planned"), func.sum(both.c.played).label("played"))
                    .group_by(both.c.screen_id, both.c.day, both.c.hour)
@@ -319,6 +324,17 @@ def _gaps(screens: dict[int, Screen], short: list[tuple[int, date]], ids: list[i
             out.append(Gap(screen_id, screen.code, screen.name, day, "short", "", planned_by[(screen_id, day)],
                            delivered_by.get((screen_id, day), 0), dark.get((screen_id, day), 0.0)))
     return tuple(out)
+
+
+def _only(query: Any, model: Any, board_days: list[tuple[int, date]]) -> Any:
+    """`query` narrowed to these (board, day) pairs. PostgreSQL joins them as two arrays
+    zipped by unnest, so it looks each pair up by index; a list of row values there
+    becomes an OR filter tried on every row of the range."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return query.where(tuple_(model.screen_id, model.day).in_(board_days))
+    pairs = select(func.unnest(cast([s for s, _ in board_days], ARRAY(Integer))).label("screen_id"),
+                   func.unnest(cast([d for _, d in board_days], ARRAY(Date))).label("day")).subquery()
+    return query.join(pairs, and_(model.screen_id == pairs.c.screen_id, model.day == pairs.c.day))
 
 
 def _spans(hours: list[int]) -> str:

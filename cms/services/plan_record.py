@@ -13,12 +13,12 @@ cut at a hard boundary), counted on the hour its start falls in, as boards repor
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from cms.extensions import db
-from cms.models import NO_CAMPAIGN, PlanHour, PlannedHourly
+from cms.models import NO_CAMPAIGN, PlanHour, PlannedDaily, PlannedHourly
 from cms.services.play_stats import board_zone
 from scheduler.model import Timeline
 
@@ -144,3 +144,15 @@ def record_plan(screen_id: int, zone_name: str, timeline: Timeline, now: datetim
                               "day": local.date(), "hour": hour, "plays": int(plays), "seconds": seconds})
     if play_rows:
         db.session.execute(insert(PlannedHourly), play_rows)
+    _sum_days(screen_id, hours.label(hours.start_of(_us(replace_from)))[0].date())
+
+
+def _sum_days(screen_id: int, first_day: date) -> None:
+    """planned_daily from planned_hourly again for the board's days from `first_day` on."""
+    db.session.execute(delete(PlannedDaily).where(PlannedDaily.screen_id == screen_id, PlannedDaily.day >= first_day))
+    db.session.execute(insert(PlannedDaily).from_select(
+        ["screen_id", "campaign_id", "day", "plays", "seconds"],
+        select(PlannedHourly.screen_id, PlannedHourly.campaign_id, PlannedHourly.day, func.sum(PlannedHourly.plays),
+               func.sum(PlannedHourly.seconds))
+        .where(PlannedHourly.screen_id == screen_id, PlannedHourly.day >= first_day)
+        .group_by(PlannedHourly.screen_id, PlannedHourly.campaign_id, PlannedHourly.day)))

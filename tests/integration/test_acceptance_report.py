@@ -16,8 +16,8 @@ from sqlalchemy import delete, select, update
 
 from board_calls import make_manifest, new_board
 from cms.extensions import db
-from cms.models import (BoardHealth, PlanHour, PlannedHourly, PlayDaily, PlaybackEvent, PlayHourly, PlaylogChain,
-                        PlaylogChainDay, Screen)
+from cms.models import (BoardHealth, PlanHour, PlannedDaily, PlannedHourly, PlayDaily, PlaybackEvent, PlayHourly,
+                        PlaylogChain, PlaylogChainDay, Screen)
 from cms.services.acceptance import Scope, build_report
 from cms.services.plan_record import record_plan
 from cms.services.playback import Play, ingest_plays
@@ -49,7 +49,7 @@ def scope(first: date, last: date, campaigns: tuple[int, ...] = (CAMPAIGN,)) -> 
 
 
 def _forget() -> None:
-    for model in (PlayHourly, PlayDaily, PlaybackEvent, PlaylogChainDay, PlaylogChain, PlannedHourly, PlanHour):
+    for model in (PlayHourly, PlayDaily, PlaybackEvent, PlaylogChainDay, PlaylogChain, PlannedHourly, PlannedDaily, PlanHour):
         db.session.execute(delete(model))
     db.session.commit()
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 
 from board_calls import new_board
 from cms.extensions import db
-from cms.models import NO_CAMPAIGN, PlanHour, PlannedHourly, Screen
+from cms.models import NO_CAMPAIGN, PlanHour, PlannedDaily, PlannedHourly, Screen
 from cms.services.plan_record import record_plan
 from conftest import Accounts
 from scheduler.model import Item, Playlist, Segment, Timeline
@@ -79,11 +79,16 @@ def test_planned_plays_per_hour_are_the_timelines_complete_plays(app: Flask, boa
     timeline = timeline_of(pieces)
     with app.app_context():
         db.session.execute(delete(PlannedHourly))
+        db.session.execute(delete(PlannedDaily))
         db.session.execute(delete(PlanHour))
         db.session.execute(update(Screen).where(Screen.id == board).values(timezone=zone))
         record_plan(board, zone, timeline, START)  # the first plan: counted from "now" = its start
         db.session.commit()
         _same(kept(board), expected(timeline, zone, START))
+        by_day: dict = defaultdict(int)
+        for row in db.session.scalars(select(PlannedHourly)):
+            by_day[(row.campaign_id, row.day)] += row.plays
+        assert {(r.campaign_id, r.day): r.plays for r in db.session.scalars(select(PlannedDaily))} == by_day
         lit = sum(db.session.scalars(select(PlanHour.lit_seconds).where(PlanHour.screen_id == board)))
         assert lit == pytest.approx(sum(s.seconds for s in timeline.segments), abs=1e-3)
 
