@@ -497,11 +497,13 @@ def playlog_group() -> None:
 def playlog_verify(screen: str | None, archives: tuple[Path, ...], as_json: bool) -> None:
     """Re-check each board's chain of plays (and archive files); exit 1 naming the first altered, missing or
     inserted entry."""
+    from cms.extensions import db
     from cms.services.playlog_chain import verify_all
     from cms.services.screens import get_screen
 
     screen_id = get_screen(screen).id if screen else None
     reports = verify_all(screen_id)
+    db.session.commit()  # each intact board's check mark moves to its head
     files = _verify_archives(archives, screen_id)
     if as_json:
         click.echo(json.dumps({"boards": [

@@ -50,6 +50,8 @@ LEADERSHIP_CHECK_SECONDS = 5.0
 OVERRUN_GRACE_SECONDS = 5.0  # past the push timeout before a push is given up as stuck
 MAX_QUEUED = 100_000
 RECONCILE_WAIT_SECONDS = 120.0  # how long a term that ends waits for its last reconcile
+VERIFY_ROUND_SECONDS = 3600  # how often the leader looks for chains not verified whole lately
+WHOLE_CHECK_HOURS = 24  # ... and verifies those not found intact for this long
 
 
 def utc_now() -> datetime:
@@ -121,6 +123,11 @@ class SchedulerService:
                            coalesce=True, max_instances=1, misfire_grace_time=1)
         self._jobs.add_job(self.check_leadership, "interval", seconds=LEADERSHIP_CHECK_SECONDS, id="leadership",
                            coalesce=True, max_instances=1, misfire_grace_time=int(LEADERSHIP_CHECK_SECONDS))
+        # Every chain verified whole once a day, so reports (which re-check only what came
+        # since) stand on a full check at most a day old; a round may take minutes.
+        self._jobs.add_job(self.verify_chains, "interval", seconds=VERIFY_ROUND_SECONDS, id="verify",
+                           next_run_time=datetime.now(UTC) + timedelta(seconds=60), coalesce=True, max_instances=1,
+                           misfire_grace_time=VERIFY_ROUND_SECONDS)
         self._jobs.start()
         while not self.stopping.is_set() and not self._lost.is_set():
             self.stopping.wait(0.5)
@@ -175,6 +182,27 @@ class SchedulerService:
             self.leadership.release()
 
     # -- jobs ---------------------------------------------------------------
+
+    def verify_chains(self) -> None:
+        from cms.extensions import db
+        from cms.services.playlog_chain import verify_stale
+
+        if not self.leading.is_set():
+            return
+        with self.app.app_context():
+            try:
+                cutoff = datetime.now(UTC) - timedelta(hours=WHOLE_CHECK_HOURS)
+                for report in verify_stale(cutoff, self.stopping):
+                    if not report.ok:
+                        assert report.problem is not None
+                        log.error("scheduler %s: the play-log chain of %s fails its check: %s at entry %s (%s)",
+                                  self.name, report.screen_code, report.problem.kind, report.problem.seq,
+                                  report.problem.detail)
+            except Exception:
+                db.session.rollback()
+                log.exception("scheduler %s: verifying the play-log chains failed; the next round tries again", self.name)
+            finally:
+                db.session.remove()
 
     def check_leadership(self) -> None:
         if not self.leadership.still_held():

@@ -28,7 +28,7 @@ BOARD_NAMES = (
 )
 PLAYS_PER_DAY = 96  # four 30-second plays an hour over a 24-hour manifest
 SECONDS_PER_PLAY = 30.0
-GAP_HOURS = {"offline": "08:00–11:00", "not_reported": "20:00–24:00", "no_plan": "06:00–07:00",
+GAP_HOURS = {"offline": "08:00–11:00", "not_reported": "20:00–24:00",
              "short": "14:00–15:00, 17:00–18:00"}
 
 

@@ -6,10 +6,11 @@ from cms.models.media import ASSET_KINDS, ASSET_STATUSES, MediaAsset, MediaDeriv
 from cms.models.play_stats import NO_CAMPAIGN, PlanHour, PlannedDaily, PlannedHourly, PlayDaily, PlayHourly
 from cms.models.playback import (
     PLAY_FLAGS, ArchivedPlay, BoardHealth, PlaybackEvent, PlaylogArchive, PlaylogBatch, PlaylogChain, PlaylogChainDay,
+    PlaylogCheck,
 )
 from cms.models.playlists import Playlist, PlaylistItem
 from cms.models.rules import ScheduleRule
 from cms.models.screens import Screen
 from cms.models.plans import CAMPAIGN_STATUSES, Campaign, CampaignPartner, OrgUnit, Plan
 
-__all__ = ["ASSET_KINDS", "ASSET_STATUSES", "ArchivedPlay", "CAMPAIGN_STATUSES", "MediaAsset", "MediaDerivative", "ApiToken", "AuditEvent", "BoardHealth", "BoardSync", "Manifest", "PushAttempt", "Campaign", "CampaignPartner", "LoginAttempt", "OrgUnit", "Plan", "NO_CAMPAIGN", "PLAY_FLAGS", "PlanHour", "PlannedDaily", "PlannedHourly", "PlayDaily", "PlayHourly", "PlaybackEvent", "PlaylogArchive", "PlaylogChain", "PlaylogChainDay", "Playlist", "PlaylistItem", "ScheduleRule", "Screen", "User"]
+__all__ = ["ASSET_KINDS", "ASSET_STATUSES", "ArchivedPlay", "CAMPAIGN_STATUSES", "MediaAsset", "MediaDerivative", "ApiToken", "AuditEvent", "BoardHealth", "BoardSync", "Manifest", "PushAttempt", "Campaign", "CampaignPartner", "LoginAttempt", "OrgUnit", "Plan", "NO_CAMPAIGN", "PLAY_FLAGS", "PlanHour", "PlannedDaily", "PlannedHourly", "PlayDaily", "PlayHourly", "PlaybackEvent", "PlaylogArchive", "PlaylogBatch", "PlaylogChain", "PlaylogChainDay", "PlaylogCheck", "Playlist", "PlaylistItem", "ScheduleRule", "Screen", "User"]

@@ -78,6 +78,19 @@ class PlaylogChain(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PlaylogCheck(db.Model):
+    """How far each board's chain was last verified, entry by entry, and when it was last
+    verified whole: a report re-checks from here, a full verification from the start."""
+
+    __tablename__ = "playlog_checks"
+
+    screen_id: Mapped[int] = mapped_column(ForeignKey("screens.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    chain_hash: Mapped[str] = mapped_column(String(64))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    whole_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class PlaylogChainDay(db.Model):
     """Each board's chain head at the end of each day (UTC) it received plays: recorded
     evidence that later entries cannot rewrite."""

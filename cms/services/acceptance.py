@@ -115,6 +115,8 @@ class ChainRow:
     head_hash: str
     problem: str  # "" when ok; else the first altered, missing, inserted or cut-off entry
     day_heads: tuple[tuple[date, int, str], ...] = ()  # (UTC day, seq, head) inside the range
+    checked_from: int = 0  # 0: every entry re-checked now; N: entries after N (1..N were checked before)
+    whole_checked_at: datetime | None = None  # when the whole chain was last found intact
 
 
 @dataclass(frozen=True)
@@ -213,8 +215,10 @@ def scope_for(config: Config, date_from: date, date_to: date, campaign_id: int |
                  organisation.name, organisation.province)
 
 
-def build_report(config: Config, scope: Scope, now: datetime, check_chains: bool = True) -> AcceptanceReport:
-    """The report's figures from the kept counts; the chains of its boards re-checked."""
+def build_report(config: Config, scope: Scope, now: datetime, check_chains: bool = True,
+                 since_last_check: bool = False) -> AcceptanceReport:
+    """The report's figures from the kept counts; the chains of its boards re-checked, all
+    of each or (`since_last_check`, for pages) the entries after the last verification."""
     ids = [campaign_id for campaign_id, _ in scope.campaigns]
     in_range = (PlayDaily.day >= scope.date_from, PlayDaily.day <= scope.date_to, PlayDaily.campaign_id.in_(ids))
     played = db.session.execute(select(
@@ -251,7 +255,7 @@ def build_report(config: Config, scope: Scope, now: datetime, check_chains: bool
     delivered_by = {(screen_id, day): int(plays) for screen_id, day, plays, *_ in played}
     short = sorted(key for key, plays in planned_by.items() if plays > delivered_by.get(key, 0))
     gaps = _gaps(screens, short, ids, scope.date_from, scope.date_to, delivered_by, planned_by)
-    chains = _chains(screens, scope) if check_chains else ()
+    chains = _chains(screens, scope, since_last_check, now) if check_chains else ()
     return AcceptanceReport(scope, now, everything.totals(), boards, days, tuple(hours), gaps, chains,
                             _frames(config, screens, scope))
 
@@ -348,19 +352,22 @@ def _spans(hours: list[int]) -> str:
     return ", ".join(f"{a:02d}:00–{b:02d}:00" for a, b in spans)
 
 
-def _chains(screens: dict[int, Screen], scope: Scope) -> tuple[ChainRow, ...]:
+def _chains(screens: dict[int, Screen], scope: Scope, since_last_check: bool, now: datetime) -> tuple[ChainRow, ...]:
     from cms.services.playlog_chain import verify
 
     rows = []
     for screen_id in sorted(screens, key=lambda i: (screens[i].code, i)):
         screen = screens[screen_id]
-        result = verify(screen)
+        result = verify(screen, since_last_check, now)
         heads = tuple((d.day, d.seq, d.head_hash) for d in db.session.scalars(
             select(PlaylogChainDay).where(PlaylogChainDay.screen_id == screen_id, PlaylogChainDay.day >= scope.date_from,
                                           PlaylogChainDay.day <= scope.date_to).order_by(PlaylogChainDay.day)))
         problem = result.problem
         rows.append(ChainRow(screen_id, screen.code, screen.name, problem is None, result.head_seq, result.head_hash,
-                             "" if problem is None else _problem_text(problem), heads))
+                             "" if problem is None else _problem_text(problem), heads,
+                             result.checked_from if result.checked_from > result.archived else 0,
+                             result.whole_checked_at))
+    db.session.commit()  # the boards' check marks moved on
     return tuple(rows)
 
 

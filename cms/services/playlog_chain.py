@@ -16,14 +16,15 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from collections.abc import Iterator
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cms.extensions import db
-from cms.models import PlaybackEvent, PlaylogArchive, PlaylogChain, PlaylogChainDay, Screen
+from cms.models import PlaybackEvent, PlaylogArchive, PlaylogChain, PlaylogChainDay, PlaylogCheck, Screen
 
 GENESIS = "0" * 64
 VERIFY_SLICE = 5_000
@@ -94,6 +95,8 @@ class ChainReport:
     archived: int = 0  # entries 1..archived are in archive files, not in the database
     batches_checked: int = 0  # signed batches whose board signature was re-checked
     batches_earlier_key: int = 0  # signed with a board key rotated since: compared, signature not re-checkable
+    checked_from: int = 0  # entries up to this one were taken from the last verification (0 or `archived`: all checked)
+    whole_checked_at: datetime | None = None  # when the whole chain was last found intact
 
     @property
     def ok(self) -> bool:
@@ -114,9 +117,12 @@ def archived_start(screen_id: int) -> tuple[int, str, Problem | None]:
     return seq, previous, None
 
 
-def verify(screen: Screen) -> ChainReport:
-    """Recompute the board's chain from its stored plays, starting after its last archive;
-    the first problem found, if any."""
+def verify(screen: Screen, since_last_check: bool = False, now: datetime | None = None) -> ChainReport:
+    """Recompute the board's chain from its stored plays, starting after its last archive
+    (or, with `since_last_check`, after the entry the last verification reached, whose
+    stored hash must still be the one it saw); the first problem found, if any. A chain
+    found intact moves the board's check mark (PlaylogCheck) to its head."""
+    now = now or datetime.now(UTC)
     head = db.session.get(PlaylogChain, screen.id)
     head_seq, head_hash = (head.seq, head.head_hash) if head else (0, GENESIS)
     columns = (PlaybackEvent.event_id, PlaybackEvent.asset_id, PlaybackEvent.manifest_version, PlaybackEvent.started_at,
@@ -126,10 +132,18 @@ def verify(screen: Screen) -> ChainReport:
     unchained = db.session.execute(select(PlaybackEvent.event_id).where(
         PlaybackEvent.screen_id == screen.id, PlaybackEvent.chain_seq.is_(None)).limit(1)).first()
     archived, previous, problem = archived_start(screen.id)
-    expected, count = archived + 1, 0
+    mark = db.session.get(PlaylogCheck, screen.id)
+    start = archived
+    if since_last_check and problem is None and mark is not None and archived <= mark.seq <= head_seq:
+        kept = db.session.scalar(select(PlaybackEvent.chain_hash).where(
+            PlaybackEvent.screen_id == screen.id, PlaybackEvent.chain_seq == mark.seq)) if mark.seq > archived else previous
+        if kept != mark.chain_hash:
+            problem = Problem("altered", mark.seq, None, "the entry the last verification reached has changed")
+        start, previous = mark.seq, mark.chain_hash
+    expected, count = start + 1, 0
     # Streamed in slices (a server-side cursor on PostgreSQL): a board may hold millions of plays.
     rows = db.session.execute(select(*columns).where(PlaybackEvent.screen_id == screen.id,
-                                                     PlaybackEvent.chain_seq.is_not(None))
+                                                     PlaybackEvent.chain_seq > start)
                               .order_by(PlaybackEvent.chain_seq, PlaybackEvent.id)
                               .execution_options(yield_per=VERIFY_SLICE))
     key = current_app.config["SECRET_KEY"].encode("utf-8")
@@ -159,8 +173,22 @@ def verify(screen: Screen) -> ChainReport:
         problem = Problem("inserted", None, unchained[0], "a play that did not come in through ingestion")
     if problem is None and (expected - 1 != head_seq or previous != head_hash):
         problem = Problem("truncated", expected, None, f"the chain ends at {expected - 1}, its head says {head_seq}")
+    if problem is None:
+        _mark(screen.id, head_seq, head_hash, now, whole=start == archived)
+    elif mark is not None:
+        mark.whole_checked_at = None  # not intact: nothing may be taken as checked until a full verification says so
     return ChainReport(screen.id, screen.code, count, head_seq, head_hash, problem, archived, batches.checked,
-                       batches.earlier_key)
+                       batches.earlier_key, start, mark.whole_checked_at if mark is not None else None)
+
+
+def _mark(screen_id: int, seq: int, chain_hash: str, now: datetime, whole: bool) -> None:
+    mark = db.session.get(PlaylogCheck, screen_id)
+    if mark is None:
+        mark = PlaylogCheck(screen_id=screen_id, whole_checked_at=None)
+        db.session.add(mark)
+    mark.seq, mark.chain_hash, mark.checked_at = seq, chain_hash, now
+    if whole:
+        mark.whole_checked_at = now
 
 
 class _SignedBatches:
@@ -214,6 +242,24 @@ class _SignedBatches:
         else:
             self.earlier_key += 1  # signed with a key since rotated: the body is compared, the signature cannot be
         self._plays = {play.event_id: play for play in parse_plays(json.loads(body))}
+
+
+def verify_stale(older_than: datetime, stop: Any = None) -> Iterator[ChainReport]:
+    """Verify whole, one board at a time (committing each board's mark), every chain not
+    found intact since `older_than`; `stop` (an Event) ends the round early."""
+    stale = or_(PlaylogCheck.screen_id.is_(None), PlaylogCheck.whole_checked_at.is_(None),
+                PlaylogCheck.whole_checked_at < older_than)
+    ids = list(db.session.scalars(select(Screen.id).outerjoin(PlaylogCheck, PlaylogCheck.screen_id == Screen.id)
+                                  .join(PlaylogChain, PlaylogChain.screen_id == Screen.id).where(stale)
+                                  .order_by(Screen.id)))
+    for screen_id in ids:
+        if stop is not None and stop.is_set():
+            return
+        screen = db.session.get(Screen, screen_id)
+        if screen is not None:
+            report = verify(screen)
+            db.session.commit()
+            yield report
 
 
 def verify_all(screen_id: int | None = None) -> list[ChainReport]:

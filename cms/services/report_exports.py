@@ -89,6 +89,10 @@ LABEL_FIRST_PLAY = "Lượt phát đầu tiên"
 LABEL_LAST_PLAY = "Lượt phát cuối cùng"
 LABEL_GAPS = "Số khoảng thiếu"
 LABEL_CHAINS = "Xác thực nhật ký phát"
+LABEL_CHAIN_SCOPE = "Phạm vi xác thực"
+CHAIN_SCOPE_SINCE = ("Kiểm tra lại các bản ghi mới từ lần xác thực trước; toàn bộ chuỗi được xác thực lần gần nhất "
+                     "lúc {when}")
+CHAIN_SCOPE_NEVER = "chưa có lần xác thực toàn bộ chuỗi"
 LABEL_CAMPAIGNS = "Nhiệm vụ được tính"
 
 TOTAL_LABEL = "Tổng cộng"
@@ -113,7 +117,6 @@ PDF_CHAIN_COLUMNS = ("Bảng LED", "Kết quả", "Số bản ghi", "Mã băm cu
 GAP_REASONS = {
     "offline": "Bảng tắt hoặc mất kết nối",
     "not_reported": "Chưa gửi nhật ký",
-    "no_plan": "Không có lịch phát (bộ lập lịch không chạy)",
     "short": "Phát ít hơn kế hoạch",
 }
 
@@ -222,7 +225,19 @@ def _summary_values(report: AcceptanceReport, zone: tzinfo) -> list[tuple[str, o
         (LABEL_LAST_PLAY, _local(t.last_end, zone)),
         (LABEL_GAPS, len(report.gaps)),
         (LABEL_CHAINS, _chains_verdict(report)),
+        *([(LABEL_CHAIN_SCOPE, scope)] if (scope := _chain_scope(report, zone)) else []),
     ]
+
+
+def _chain_scope(report: AcceptanceReport, zone: tzinfo) -> str:
+    """Said only when some chain was re-checked from its last verification rather than whole."""
+    partial = [row for row in report.chains if row.checked_from]
+    if not partial:
+        return ""
+    whole = [row.whole_checked_at for row in partial]
+    oldest = None if any(w is None for w in whole) else min(w for w in whole if w is not None)
+    local = _local(oldest, zone)
+    return CHAIN_SCOPE_SINCE.format(when=f"{local:%H:%M %d/%m/%Y}" if local else CHAIN_SCOPE_NEVER)
 
 
 def _chains_verdict(report: AcceptanceReport) -> str:
@@ -712,7 +727,7 @@ def _split_hash(head: str) -> str:
     return f"{head[:32]}\n{head[32:]}" if len(head) > 32 else head or NONE_MARK
 
 
-def _pdf_chains(pdf: FPDF, report: AcceptanceReport) -> None:
+def _pdf_chains(pdf: FPDF, report: AcceptanceReport, zone: tzinfo) -> None:
     _pdf_section(pdf, SECTION_CHAINS)
     if not report.chains:
         _pdf_paragraph(pdf, PDF_NO_CHAINS)
@@ -721,6 +736,8 @@ def _pdf_chains(pdf: FPDF, report: AcceptanceReport) -> None:
     verdict = (PDF_CHAINS_ALL_OK.format(count=len(report.chains)) if not bad
                else PDF_CHAINS_SOME_BAD.format(bad=bad, count=len(report.chains)))
     _pdf_paragraph(pdf, verdict, "B")
+    if scope := _chain_scope(report, zone):
+        _pdf_paragraph(pdf, scope + ".")
     pdf.ln(1)
     mono = FontFace(family=MONO_FONT, size_pt=6)
     with pdf.table(col_widths=(40, 17, 16, 52, 40), headings_style=_HEADINGS, line_height=4.2,
@@ -818,7 +835,7 @@ def to_pdf(report: AcceptanceReport, *, zone: tzinfo = DEFAULT_ZONE) -> bytes:
     _pdf_boards(pdf, report)
     _pdf_chart(pdf, report)
     _pdf_gaps(pdf, report)
-    _pdf_chains(pdf, report)
+    _pdf_chains(pdf, report, zone)
     _pdf_frames(pdf, report, zone)
     _pdf_signatures(pdf)
     return bytes(pdf.output())

@@ -158,3 +158,59 @@ def test_the_boards_signed_batches_are_kept_and_rechecked(app: Flask, client, ac
     code, report = verify(runner)
     assert code == 1 and "differs from what the board signed" in report["problem"]["detail"]
     assert report["signed_batches_earlier_key"] >= 1
+
+
+def test_a_check_from_the_last_verification_reads_only_new_entries_and_a_full_one_reads_all(  # type: ignore[no-untyped-def]
+        app: Flask, client, accounts: Accounts, runner, chained) -> None:
+    from cms.models import PlaylogCheck, Screen
+    from cms.services.playlog_chain import verify as verify_chain
+
+    board, plays = chained
+    assert verify(runner)[0] == 0  # a full verification: the mark moves to entry 6
+    with app.app_context():
+        mark = db.session.get(PlaylogCheck, board)
+        assert mark is not None and mark.seq == 6 and mark.whole_checked_at is not None
+    secret = client.post(f"/api/v1/screens/{board}/secret", headers=accounts.token("operator")).get_json()["secret"]
+    later = _plays(2, datetime.now(UTC) - timedelta(minutes=5))
+    assert post_signed(client, f"/api/v1/screens/{board}/playlogs", secret, {"plays": later}).status_code == 200
+    with app.app_context():
+        recent = verify_chain(db.session.get(Screen, board), since_last_check=True)
+        db.session.commit()
+        assert recent.ok and (recent.checked_from, recent.entries, recent.head_seq) == (6, 2, 8)
+        # An old entry changed behind the mark: only a full verification reads that far back.
+        db.session.execute(update(PlaybackEvent).where(PlaybackEvent.event_id == plays[0]["event_id"])
+                           .values(asset_id=556))
+        db.session.commit()
+        assert verify_chain(db.session.get(Screen, board), since_last_check=True).ok
+        db.session.commit()
+    code, report = verify(runner)
+    assert code == 1 and (report["problem"]["kind"], report["problem"]["seq"]) == ("altered", 1)
+    with app.app_context():
+        assert db.session.get(PlaylogCheck, board).whole_checked_at is None  # no longer vouched for
+        # The entry the mark stands on changed: found by the next check from the mark.
+        db.session.execute(update(PlaybackEvent).where(PlaybackEvent.chain_seq == 8, PlaybackEvent.screen_id == board)
+                           .values(chain_hash="f" * 64))
+        db.session.commit()
+        found = verify_chain(db.session.get(Screen, board), since_last_check=True)
+        assert not found.ok and found.problem.seq == 8
+
+
+def test_the_scheduler_verifies_chains_not_checked_whole_for_a_day(app: Flask, chained) -> None:  # type: ignore[no-untyped-def]
+    from cms.models import PlaylogCheck
+    from scheduler.service import SchedulerService
+
+    board, _plays_sent = chained
+    service = SchedulerService(app, name="verify")
+    service.leading.set()
+    service.verify_chains()  # never checked whole: checked now
+    with app.app_context():
+        first = db.session.get(PlaylogCheck, board).whole_checked_at
+        assert first is not None
+    service.verify_chains()  # checked within the day: left alone
+    with app.app_context():
+        assert db.session.get(PlaylogCheck, board).whole_checked_at == first
+        db.session.get(PlaylogCheck, board).whole_checked_at = first - timedelta(hours=25)
+        db.session.commit()
+    service.verify_chains()
+    with app.app_context():
+        assert db.session.get(PlaylogCheck, board).whole_checked_at > first
