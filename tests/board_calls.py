@@ -38,14 +38,16 @@ def make_manifest(app: Flask, screen_id: int, version: int, asset_ids: tuple[int
     """A manifest version for the board, as the scheduler would have written it (newest moves up)."""
     from cms.extensions import db
     from cms.models import BoardSync, Manifest
+    from cms.services.manifests import content_hash
 
     made_at = made_at or datetime.now(UTC)
     body = {"schema": "panoled.manifest/1", "version": version, "generated_at": made_at.isoformat(),
             "media": [{"asset_id": a, "campaign_id": 4, "kind": "poster", "name": f"m{a}.png", "ready": True,
                        "path": f"/api/v1/screens/{screen_id}/media/{a}"} for a in asset_ids],
             "playlists": [], "segments": []}
+    content = {key: value for key, value in body.items() if key not in ("version", "generated_at")}
     with app.app_context():
-        db.session.add(Manifest(screen_id=screen_id, version=version, content_hash=f"{version:064d}", valid_from=made_at,
+        db.session.add(Manifest(screen_id=screen_id, version=version, content_hash=content_hash(content), valid_from=made_at,
                                 valid_until=made_at + timedelta(days=2), body=body, boundaries=[], created_at=made_at))
         sync = db.session.get(BoardSync, screen_id)
         if sync is None:

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import json
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -137,12 +138,26 @@ def _names(screen: Screen, plays: list[Play]) -> dict[int, tuple[str, int | None
             for asset_id, (name, campaign) in found.items()}
 
 
+# Assets each manifest names, by its content hash: a manifest's body (hundreds of KB for
+# two days of a busy board) is read and parsed once per process, not once per batch.
+_MEDIA_OF_CONTENT: OrderedDict[str, frozenset[int]] = OrderedDict()
+_MEDIA_CACHE_SIZE = 4096
+
+
 def _manifest_media(screen: Screen, plays: list[Play]) -> dict[int, set[int]]:
     """For each manifest version the plays name that we made for this board, the assets it names."""
     versions = {(screen.id, p.manifest_version) for p in plays}
-    rows = db.session.execute(select(Manifest.version, Manifest.body).where(
-        tuple_(Manifest.screen_id, Manifest.version).in_(versions)))
-    return {version: {m["asset_id"] for m in (body or {}).get("media", ())} for version, body in rows}
+    hashes = dict(db.session.execute(select(Manifest.version, Manifest.content_hash).where(
+        tuple_(Manifest.screen_id, Manifest.version).in_(versions))).all())
+    unknown = {version for version, digest in hashes.items() if digest not in _MEDIA_OF_CONTENT}
+    if unknown:
+        for version, digest, body in db.session.execute(select(Manifest.version, Manifest.content_hash, Manifest.body)
+                                                        .where(Manifest.screen_id == screen.id,
+                                                               Manifest.version.in_(unknown))):
+            _MEDIA_OF_CONTENT[digest] = frozenset(m["asset_id"] for m in (body or {}).get("media", ()))
+            while len(_MEDIA_OF_CONTENT) > _MEDIA_CACHE_SIZE:
+                _MEDIA_OF_CONTENT.popitem(last=False)
+    return {version: set(_MEDIA_OF_CONTENT.get(digest, ())) for version, digest in hashes.items()}
 
 
 def _flags(screen: Screen, play: Play, known: bool, now: datetime, manifests: dict[int, set[int]]) -> list[str]:

@@ -4,7 +4,7 @@ an approver who did not make them; every rule says whether the boards get it, an
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -107,7 +107,7 @@ def test_an_editor_cannot_approve_an_interrupt_and_an_approver_can(client, app: 
     playlist = published_playlist(client, app, accounts)
     accounts.login("editor")
     english(client)
-    today = date.today()
+    today = datetime.now(app.config["PANOLED"].tz).date()  # "in effect" is judged on the department's calendar
     html = submit(client, rule_form(playlist, board_ids=[screen], interrupt="y", windows="12:00-13:00", note="Cảnh báo bão",
                                     date_from=today.isoformat(), date_to=today.isoformat())).get_data(as_text=True)
     assert "An approver must approve the interrupt before it reaches the boards." in html
