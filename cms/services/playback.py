@@ -160,10 +160,10 @@ def _manifest_media(screen: Screen, plays: list[Play]) -> dict[int, set[int]]:
     return {version: set(_MEDIA_OF_CONTENT.get(digest, ())) for version, digest in hashes.items()}
 
 
-def _flags(screen: Screen, play: Play, known: bool, now: datetime, manifests: dict[int, set[int]]) -> list[str]:
+def _flags(registered: datetime, play: Play, known: bool, now: datetime, manifests: dict[int, set[int]]) -> list[str]:
     """What makes a play doubtful as evidence; the play is kept either way."""
     flags = []
-    if play.started_at > now + CLOCK_SKEW or play.ended_at > now + CLOCK_SKEW or play.started_at < screen.created_at:
+    if play.started_at > now + CLOCK_SKEW or play.ended_at > now + CLOCK_SKEW or play.started_at < registered:
         flags.append("clock_skew")
     if not known:
         flags.append("unknown_asset")
@@ -182,14 +182,15 @@ def ingest_plays(screen: Screen, plays: list[Play], now: datetime, batch: Signed
     names = _names(screen, unique) if unique else {}
     manifests = _manifest_media(screen, unique) if unique else {}
     rows = []
+    screen_id, code, screen_name, registered = screen.id, screen.code, screen.name, screen.created_at  # read once
     for play in unique:
         name, campaign_id, title = names.get(play.asset_id, ("", None, ""))
         rows.append({
-            "screen_id": screen.id, "event_id": play.event_id, "asset_id": play.asset_id, "asset_name": name[:300],
-            "campaign_id": campaign_id, "campaign_title": title[:2000], "screen_code": screen.code,
-            "screen_name": screen.name, "manifest_version": play.manifest_version, "started_at": play.started_at,
+            "screen_id": screen_id, "event_id": play.event_id, "asset_id": play.asset_id, "asset_name": name[:300],
+            "campaign_id": campaign_id, "campaign_title": title[:2000], "screen_code": code,
+            "screen_name": screen_name, "manifest_version": play.manifest_version, "started_at": play.started_at,
             "ended_at": play.ended_at, "frame_hash": play.frame_hash, "received_at": now,
-            "flags": _flags(screen, play, play.asset_id in names, now, manifests),
+            "flags": _flags(registered, play, play.asset_id in names, now, manifests),
         })
     stored: set[str] = set()
     on_postgresql = db.session.get_bind().dialect.name == "postgresql"

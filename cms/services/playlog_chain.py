@@ -31,14 +31,31 @@ VERIFY_SLICE = 5_000
 
 
 def canonical(row: dict[str, Any]) -> bytes:
-    """The play as the chain covers it: what the board reported, and for which board."""
-    def instant(value: datetime) -> str:
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    """The play as the chain covers it: what the board reported, and for which board.
 
+    Exactly `json.dumps` of those seven keys with sorted keys and no spaces (the form
+    every stored chain was made with), written out directly because ingestion makes
+    one for every play: the ids are integers, the event id a canonical uuid and the
+    instants ISO strings, none of which JSON escapes; the frame hash goes through
+    `json.dumps` as it may hold anything."""
+    frame_hash = row["frame_hash"]
+    return (f'{{"asset_id":{int(row["asset_id"])},"end":"{_instant(row["ended_at"])}",'
+            f'"event_id":{json.dumps(row["event_id"])},'
+            f'"frame_hash":{"null" if frame_hash is None else json.dumps(frame_hash)},'
+            f'"manifest_version":{int(row["manifest_version"])},"screen_id":{int(row["screen_id"])},'
+            f'"start":"{_instant(row["started_at"])}"}}').encode("utf-8")
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def canonical_by_json(row: dict[str, Any]) -> bytes:
+    """`canonical` the long way, which it must equal byte for byte (tests compare them)."""
     return json.dumps({
         "screen_id": row["screen_id"], "event_id": row["event_id"], "asset_id": row["asset_id"],
-        "manifest_version": row["manifest_version"], "start": instant(row["started_at"]),
-        "end": instant(row["ended_at"]), "frame_hash": row["frame_hash"],
+        "manifest_version": row["manifest_version"], "start": _instant(row["started_at"]),
+        "end": _instant(row["ended_at"]), "frame_hash": row["frame_hash"],
     }, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
@@ -50,12 +67,17 @@ def link(previous: str, row: dict[str, Any], key: bytes | None = None) -> str:
 def lock_head(screen_id: int) -> PlaylogChain:
     """The board's chain head, locked for this transaction so batches chain one after another."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    db.session.execute(dialect.insert(PlaylogChain).values(screen_id=screen_id, seq=0, head_hash=GENESIS,
-                                                            updated_at=datetime.now(UTC))
-                       .on_conflict_do_nothing(index_elements=["screen_id"]))
-    # SQLite: the write above already holds the database's write lock; PostgreSQL: lock the row.
+    statement = dialect.insert(PlaylogChain).values(screen_id=screen_id, seq=0, head_hash=GENESIS,
+                                                    updated_at=datetime.now(UTC))
+    if dialect is postgresql:
+        # One round trip: an upsert that changes nothing still locks the row it meets, and returns it.
+        return db.session.scalars(select(PlaylogChain).from_statement(statement.on_conflict_do_update(
+            index_elements=["screen_id"], set_={"screen_id": statement.excluded.screen_id}).returning(PlaylogChain))
+            .execution_options(populate_existing=True)).one()
+    db.session.execute(statement.on_conflict_do_nothing(index_elements=["screen_id"]))
+    # SQLite: the write above already holds the database's write lock.
     return db.session.scalars(select(PlaylogChain).where(PlaylogChain.screen_id == screen_id)
-                              .with_for_update().execution_options(populate_existing=True)).one()
+                              .execution_options(populate_existing=True)).one()
 
 
 def extend(head: PlaylogChain, rows: list[dict[str, Any]], now: datetime) -> None:
