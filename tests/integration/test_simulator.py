@@ -81,11 +81,17 @@ def simulator(cms: CmsServer, tmp_path: Path) -> Iterator[SimulatorServer]:
 
 
 class Clock:
-    def __init__(self) -> None:
-        self.offset = timedelta()
+    """The scheduler's time: running with the real one, from a minute into the current
+    manifest step, so moving it on by minutes never crosses into the next step (which
+    would make a new manifest version whatever the time of day the test runs at)."""
+
+    def __init__(self, step_hours: int) -> None:
+        now = datetime.now(UTC)
+        step = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=now.hour % step_hours)
+        self.base, self.started, self.offset = step + timedelta(minutes=1), time.monotonic(), timedelta()
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return self.base + timedelta(seconds=time.monotonic() - self.started) + self.offset
 
 
 def scheduled_board(client: Any, app: Flask, accounts: Accounts, simulator: SimulatorServer, code: str) -> tuple[int, VirtualBoard]:
@@ -165,7 +171,7 @@ def test_a_board_offline_during_a_push_gets_the_manifest_later_and_a_lost_answer
         client, app: Flask, accounts: Accounts, imported_plan: Any, cms: CmsServer, simulator: SimulatorServer) -> None:
     screen_id, board = scheduled_board(client, app, accounts, simulator, "SIM-OFF")
     assert requests.post(f"{simulator.url}/screens/SIM-OFF/faults", json={"offline_seconds": 3600}, timeout=5).ok
-    clock = Clock()
+    clock = Clock(app.config["PANOLED"].scheduler.refresh_hours)
     service = SchedulerService(app, name="test", clock=clock)
     service.run_once()
     assert board.playing_version is None and simulator.boards.board("SIM-OFF").accepted == []
