@@ -54,16 +54,17 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 import psycopg  # noqa: E402
 import requests  # noqa: E402
 from psycopg.types.json import Json  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench_reconcile import database  # noqa: E402
 from cms import create_app  # noqa: E402
 from cms.config import load_config  # noqa: E402
-from cms.database import upgrade  # noqa: E402
 from cms.extensions import db  # noqa: E402
 from display_adapters.signing import board_key, signed_headers  # noqa: E402
 
@@ -90,26 +91,6 @@ class Batch:
     board: Board
     body: bytes
     plays: int
-
-
-@contextmanager
-def scratch_database(url: str) -> Iterator[str]:
-    """A fresh, migrated `panoled_bench_ingest` on the server of `url`, dropped afterwards."""
-    server = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{SCRATCH}"'))
-    target = server.set(database=SCRATCH).render_as_string(hide_password=False)
-    engine = create_engine(target)
-    upgrade(engine)
-    engine.dispose()
-    try:
-        yield target
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def register_boards(count: int, first_code: str) -> list[Board]:
@@ -323,7 +304,7 @@ def main() -> None:
         raise SystemExit("a PostgreSQL server is required: --database-url postgresql:///panoled "
                          "or PANOLED_DATABASE__URL")
 
-    with scratch_database(args.database_url) as url, tempfile.TemporaryDirectory() as folder:
+    with database(args.database_url, SCRATCH) as url, tempfile.TemporaryDirectory() as folder:
         env = dict(os.environ, PANOLED_DATABASE__URL=url, PANOLED_STORAGE__DATA_DIR=str(Path(folder) / "data"),
                    PANOLED_MEDIA__WORKERS="0")
         # One app here for set-up and checks; it writes the secret key the server's workers then read.

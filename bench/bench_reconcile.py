@@ -133,8 +133,9 @@ def seed(rng: random.Random) -> None:
 
 
 @contextmanager
-def database(url: str | None) -> Iterator[str]:
-    """A migrated, empty database: a temporary SQLite file, or `<name>_bench` on the given PostgreSQL server."""
+def database(url: str | None, name: str | None = None) -> Iterator[str]:
+    """A migrated, empty database: a temporary SQLite file, or `name` (default `<name>_bench`)
+    on the given PostgreSQL server, dropped afterwards."""
     if url is None:
         with tempfile.TemporaryDirectory() as folder:
             path = f"sqlite:///{folder}/bench.sqlite3"
@@ -144,7 +145,7 @@ def database(url: str | None) -> Iterator[str]:
             yield path
         return
     server = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"{server.database or 'panoled'}_bench"
+    name = name or f"{server.database or 'panoled'}_bench"
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -121,18 +121,11 @@ def record_plan(screen_id: int, zone_name: str, timeline: Timeline, now: datetim
         PlannedHourly.screen_id == screen_id, PlannedHourly.hour_start >= replace_from))
     db.session.execute(delete(PlanHour).where(PlanHour.screen_id == screen_id, PlanHour.hour_start >= replace_from))
     hour_rows = []
-    for start in sorted(lit):
+    start = hours.start_of(since)
+    while start < _us(timeline.end):  # dark hours get a row too: "planned nothing, board dark" is a plan
         local, hour = hours.label(start)
         hour_rows.append({"screen_id": screen_id, "hour_start": _instant(start), "day": local.date(), "hour": hour,
-                          "lit_seconds": lit[start]})
-    # Dark hours inside the window get a row too: "planned nothing, board dark" is a plan.
-    start = hours.start_of(since)
-    known = set(lit)
-    while start < _us(timeline.end):
-        if start not in known and start >= hours.start_of(since):
-            local, hour = hours.label(start)
-            hour_rows.append({"screen_id": screen_id, "hour_start": _instant(start), "day": local.date(), "hour": hour,
-                              "lit_seconds": 0.0})
+                          "lit_seconds": lit.get(start, 0.0)})
         start = hours.end_of(start)
     if hour_rows:
         db.session.execute(insert(PlanHour), hour_rows)

@@ -198,16 +198,15 @@ def ingest_plays(screen: Screen, plays: list[Play], now: datetime, batch: Signed
         # One batch at a time per board: the chain is extended in the order plays arrive.
         head = lock_head(screen.id)
         event_ids = [r["event_id"] for r in rows]
-        # PostgreSQL: one array parameter rather than an IN list of up to 1000 placeholders.
-        among = PlaybackEvent.event_id == any_(cast(event_ids, ARRAY(String))) if on_postgresql else (
-            PlaybackEvent.event_id.in_(event_ids))
-        known = set(db.session.scalars(select(PlaybackEvent.event_id).where(PlaybackEvent.screen_id == screen.id, among)))
+        def one_of(column: Any) -> Any:  # PostgreSQL: one array parameter, not an IN list of 1000 placeholders
+            return column == any_(cast(event_ids, ARRAY(String))) if on_postgresql else column.in_(event_ids)
+
+        known = set(db.session.scalars(select(PlaybackEvent.event_id).where(
+            PlaybackEvent.screen_id == screen.id, one_of(PlaybackEvent.event_id))))
         if db.session.scalar(select(PlaylogArchive.id).where(PlaylogArchive.screen_id == screen.id).limit(1)):
             # Plays moved to an archive file stay stored: sent again, they are duplicates.
-            archived = ArchivedPlay.event_id == any_(cast(event_ids, ARRAY(String))) if on_postgresql else (
-                ArchivedPlay.event_id.in_(event_ids))
-            known |= set(db.session.scalars(select(ArchivedPlay.event_id).where(ArchivedPlay.screen_id == screen.id,
-                                                                                archived)))
+            known |= set(db.session.scalars(select(ArchivedPlay.event_id).where(
+                ArchivedPlay.screen_id == screen.id, one_of(ArchivedPlay.event_id))))
         rows = [row for row in rows if row["event_id"] not in known]
         extend(head, rows, now)
     batch_id = _keep_batch(screen, batch, len(plays), len(rows), now) if rows and batch is not None else None

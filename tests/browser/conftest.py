@@ -14,14 +14,13 @@ define on to tests/conftest.py, so those imports keep working wherever they run.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+from web_session import served
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -33,15 +32,8 @@ VIEWPORT = {"width": 1280, "height": 900}
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The base URL (no trailing slash) of `app` served over HTTP on a free local port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with served(app) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

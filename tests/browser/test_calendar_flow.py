@@ -11,8 +11,8 @@ from flask import Flask
 from playwright.sync_api import expect
 
 import media_files
-from conftest import STRONG_PASSWORD
 from cms.services.derivatives import work_until_idle
+from web_session import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -56,11 +56,7 @@ def test_the_week_calendar_draws_visible_blocks_on_a_laptop_screen(
     try:
         page = context.new_page()
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-        page.goto(f"{live_server}/login")
-        page.fill("#email", "editor@example.org")
-        page.fill("#password", STRONG_PASSWORD)
-        with page.expect_navigation():
-            page.locator('main form button[type="submit"]').click()
+        sign_in(page, live_server, "editor@example.org")
         page.goto(f"{live_server}/schedule/boards/{board}/week?week=2024-W23")
         expect(page.locator("svg.calendar")).to_be_visible()
 

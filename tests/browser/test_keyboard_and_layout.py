@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import STRONG_PASSWORD
+from web_session import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -34,15 +35,6 @@ HORIZONTAL_OVERFLOW = """() => {
                + ` right=${Math.round(el.getBoundingClientRect().right)}`);
   return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, wide: wide.slice(0, 10)};
 }"""
-
-
-def sign_in(page: Any, base: str, email: str = "admin@example.org") -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", STRONG_PASSWORD)
-    with page.expect_navigation():
-        page.locator('main form button[type="submit"]').click()
-    expect(page).to_have_url(f"{base}/")
 
 
 def focused(page: Any) -> str:

@@ -22,7 +22,8 @@ from flask import Flask
 from playwright.sync_api import expect
 
 import media_files
-from conftest import STRONG_PASSWORD, VIEWPORT
+from conftest import VIEWPORT
+from web_session import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -68,15 +69,6 @@ def watch_console(page: Any, errors: list[str]) -> None:
 def no_csp_violations(errors: list[str]) -> None:
     csp = [text for text in errors if "Content Security Policy" in text]
     assert not csp, csp
-
-
-def sign_in(page: Any, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", STRONG_PASSWORD)
-    with page.expect_navigation():
-        page.locator('main form button[type="submit"]').click()
-    expect(page).to_have_url(f"{base}/")
 
 
 def shoot(page: Any, directory: Path, name: str) -> None:

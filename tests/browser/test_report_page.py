@@ -22,6 +22,7 @@ from cms.models import Screen
 from cms.services.plan_record import record_plan
 from cms.services.playback import Play, ingest_plays
 from scheduler.model import Item, Playlist, Segment, Timeline
+from web_session import sign_in
 
 pytestmark = pytest.mark.browser
 CAMPAIGN = 4  # make_manifest's assets belong to it
@@ -59,11 +60,7 @@ def test_the_report_page_draws_the_chart_and_downloads_each_format(
     try:
         page = context.new_page()
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-        page.goto(f"{live_server}/login")
-        page.fill("#email", "auditor@example.org")
-        page.fill("#password", STRONG_PASSWORD)
-        with page.expect_navigation():
-            page.locator('main form button[type="submit"]').click()
+        sign_in(page, live_server, "auditor@example.org")
         page.locator("nav a[href='/reports/acceptance']").click()
         page.select_option("#scope", f"campaign:{CAMPAIGN}")
         page.fill("#from", "2026-03-08")

@@ -48,6 +48,17 @@ def scope(first: date, last: date, campaigns: tuple[int, ...] = (CAMPAIGN,)) -> 
                  "Sở Tài nguyên và Môi trường", "Tỉnh Thử nghiệm")
 
 
+def played_on_19_march(app: Flask, board: int, count: int) -> list[Play]:
+    """`count` 30-second plays of campaign 4 from 03:00 UTC on 19 March, stored through ingestion."""
+    start = datetime(2026, 3, 19, 3, 0, tzinfo=UTC)
+    plays = [Play(str(uuid.uuid4()), 10, 1, start + timedelta(minutes=m), start + timedelta(minutes=m, seconds=30), None)
+             for m in range(count)]
+    with app.app_context():
+        ingest_plays(db.session.get(Screen, board), plays, NOW)
+        db.session.commit()
+    return plays
+
+
 def _forget() -> None:
     for model in (PlayHourly, PlayDaily, PlaybackEvent, PlaylogChainDay, PlaylogChain, PlannedHourly, PlannedDaily, PlanHour):
         db.session.execute(delete(model))
@@ -158,12 +169,8 @@ def test_gaps_say_why_plays_are_missing(app: Flask, boards: list[int]) -> None:
 
 def test_the_report_names_an_edited_play(app: Flask, boards: list[int]) -> None:
     board = boards[0]
-    start = datetime(2026, 3, 19, 3, 0, tzinfo=UTC)
-    plays = [Play(str(uuid.uuid4()), 10, 1, start + timedelta(minutes=m), start + timedelta(minutes=m, seconds=30), None)
-             for m in range(5)]
+    plays = played_on_19_march(app, board, 5)
     with app.app_context():
-        ingest_plays(db.session.get(Screen, board), plays, NOW)
-        db.session.commit()
         assert build_report(app.config["PANOLED"], scope(date(2026, 3, 19), date(2026, 3, 19)), NOW).chains_ok
         db.session.execute(update(PlaybackEvent).where(PlaybackEvent.event_id == plays[2].event_id)
                            .values(ended_at=plays[2].ended_at + timedelta(seconds=5)))
@@ -203,12 +210,8 @@ def test_panoled_report_acceptance_writes_each_format_and_fails_on_a_broken_chai
     from cms.models import Campaign
 
     board = boards[0]
-    start = datetime(2026, 3, 19, 3, 0, tzinfo=UTC)
-    plays = [Play(str(uuid.uuid4()), 10, 1, start + timedelta(minutes=m), start + timedelta(minutes=m, seconds=30), None)
-             for m in range(3)]
+    plays = played_on_19_march(app, board, 3)
     with app.app_context():
-        ingest_plays(db.session.get(Screen, board), plays, NOW)
-        db.session.commit()
         title = db.session.get(Campaign, CAMPAIGN).title
     runner = app.test_cli_runner()
     args = ["report", "acceptance", "--campaign", str(CAMPAIGN), "--from", "2026-03-01", "--to", "2026-03-31"]
@@ -240,13 +243,7 @@ def test_the_report_page_shows_the_figures_and_downloads_each_format(
         client, app: Flask, boards: list[int], accounts: Accounts, imported_plan: object) -> None:  # type: ignore[no-untyped-def]
     from openpyxl import load_workbook
 
-    board = boards[0]
-    start = datetime(2026, 3, 19, 3, 0, tzinfo=UTC)
-    plays = [Play(str(uuid.uuid4()), 10, 1, start + timedelta(minutes=m), start + timedelta(minutes=m, seconds=30), None)
-             for m in range(7)]
-    with app.app_context():
-        ingest_plays(db.session.get(Screen, board), plays, NOW)
-        db.session.commit()
+    played_on_19_march(app, boards[0], 7)
     query = {"scope": f"campaign:{CAMPAIGN}", "from": "2026-03-01", "to": "2026-03-31"}
     accounts.login("operator")
     assert client.get("/reports/acceptance", query_string=query).status_code == 403  # operators run boards, not payments

@@ -17,8 +17,6 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +25,6 @@ import pytest
 import requests
 from flask import Flask
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from board_calls import bearer, make_manifest, new_board
 from cms.extensions import db
@@ -35,6 +32,7 @@ from cms.models import NO_CAMPAIGN, PlaybackEvent, Screen
 from cms.services import play_stats, playlog_chain
 from conftest import Accounts
 from display_adapters.signing import board_key, signed_headers
+from web_session import served
 
 BOARDS = 50
 PLAYS_PER_BOARD = 120
@@ -59,20 +57,6 @@ class Answer:
     status: int
     body: dict[str, Any]
     sent: list[str]
-
-
-@contextmanager
-def served(app: Flask) -> Iterator[str]:
-    """The app behind a real threaded HTTP server on a free local port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="cms", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def _plays(rng: random.Random, now: datetime) -> list[dict[str, Any]]:
