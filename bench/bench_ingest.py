@@ -158,6 +158,18 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def postgres_pids() -> list[int]:
+    """Every process of a PostgreSQL server on this machine (server, backends, WAL writer…)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
 def worker_pids(master: int) -> list[int]:
     return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
 
@@ -321,21 +333,28 @@ def main() -> None:
               f"{args.clients} client threads; gunicorn {args.workers} workers x {args.threads} threads")
         with gunicorn(env, args.workers, args.threads) as (base, master):
             workers = worker_pids(master)
-            cpu_before = cpu_seconds(workers)
+            cpu_before, database_before = cpu_seconds(workers), cpu_seconds(postgres_pids())
+            client_before = time.process_time()
             http_seconds = post_all(base, batches, args.clients)
+            client_cpu = time.process_time() - client_before
             server_cpu = cpu_seconds(workers) - cpu_before
+            database_cpu = cpu_seconds(postgres_pids()) - database_before  # gunicorn's connections are still open
             load = os.getloadavg()[0]
         http_rate = args.plays / http_seconds
         print(f"  {http_seconds:.2f} s, {http_rate:,.0f} plays/s (target >= {TARGET_RATE:,}), load average {load:.1f}")
-        print(f"  app server CPU {server_cpu:.1f} s: {server_cpu / args.plays * 1e6:.0f} µs a play "
-              f"(PostgreSQL's own CPU not included)")
+        print(f"  CPU: app server {server_cpu:.1f} s ({server_cpu / args.plays * 1e6:.0f} µs a play), "
+              f"PostgreSQL on this machine {database_cpu:.1f} s ({database_cpu / args.plays * 1e6:.0f} µs a play), "
+              f"the posting clients {client_cpu:.1f} s")
         print(f"  {check(app, boards, args.plays)}")
 
         rows = raw_rows(raw_boards, args.plays, args.batch)
+        database_before = cpu_seconds(postgres_pids())
         raw_seconds = executemany_seconds(url, rows)
+        database_cpu = cpu_seconds(postgres_pids()) - database_before
         raw_rate = args.plays / raw_seconds
         print(f"raw executemany: {args.plays:,} rows in batches of {args.batch}, a commit each, one connection")
-        print(f"  {raw_seconds:.2f} s, {raw_rate:,.0f} rows/s")
+        print(f"  {raw_seconds:.2f} s, {raw_rate:,.0f} rows/s; PostgreSQL CPU {database_cpu:.1f} s "
+              f"({database_cpu / args.plays * 1e6:.0f} µs a row)")
         print(f"ratio HTTP / raw: {http_rate / raw_rate:.2f} (target >= {TARGET_RATIO})")
         with app.app_context():
             db.engine.dispose()

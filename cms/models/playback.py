@@ -22,8 +22,8 @@ class PlaybackEvent(db.Model):
     __tablename__ = "playback_events"
     __table_args__ = (
         UniqueConstraint("screen_id", "event_id", name="uq_playback_events_screen_event"),
-        Index("ix_playback_events_screen_started", "screen_id", "started_at"),
-        Index("ix_playback_events_campaign_started", "campaign_id", "started_at"),
+        # Verification and archiving walk a board's chain; reports read the kept counts.
+        Index("ix_playback_events_screen_chain", "screen_id", "chain_seq"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -61,47 +62,67 @@ def board_zone(name: str) -> ZoneInfo:
 def _tallies(plays: Iterable[tuple[int, int | None, datetime, datetime]], zones: dict[int, ZoneInfo]
              ) -> tuple[dict[DailyKey, Tally], dict[HourlyKey, Tally]]:
     """Sums per key of (board, campaign, start, end) plays: counted on the local day and hour of the start."""
-    daily: dict[DailyKey, Tally] = {}
-    hourly: dict[HourlyKey, Tally] = {}
+    hourly: dict[HourlyKey, list[Any]] = {}  # [plays, airtime, first start, last end]: plain lists in the loop
     for screen_id, campaign_id, started_at, ended_at in plays:
         local = started_at.astimezone(zones[screen_id])
-        one = Tally(1, (ended_at - started_at).total_seconds(), started_at, ended_at)
-        key = (screen_id, campaign_id if campaign_id is not None else NO_CAMPAIGN, local.date())
-        for table, k in ((daily, key), (hourly, (*key, local.hour))):
-            if k in table:
-                table[k].add(one)
-            else:
-                table[k] = Tally(one.plays, one.airtime_seconds, one.first_start, one.last_end)
-    return daily, hourly
+        key = (screen_id, campaign_id if campaign_id is not None else NO_CAMPAIGN, local.date(), local.hour)
+        seconds = (ended_at - started_at).total_seconds()
+        sums = hourly.get(key)
+        if sums is None:
+            hourly[key] = [1, seconds, started_at, ended_at]
+        else:
+            sums[0] += 1
+            sums[1] += seconds
+            if started_at < sums[2]:
+                sums[2] = started_at
+            if ended_at > sums[3]:
+                sums[3] = ended_at
+    daily: dict[DailyKey, Tally] = {}
+    for (screen_id, campaign_id, day, _hour), (count, seconds, first, last) in hourly.items():
+        one = Tally(count, seconds, first, last)
+        if (screen_id, campaign_id, day) in daily:
+            daily[screen_id, campaign_id, day].add(one)
+        else:
+            daily[screen_id, campaign_id, day] = one
+    return daily, {key: Tally(*sums) for key, sums in hourly.items()}
+
+
+@cache
+def _upserts(dialect_name: str) -> tuple[Any, Any]:
+    """The two INSERT … ON CONFLICT DO UPDATE statements that add sums to the kept counts,
+    built once (ingestion runs them for every batch)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    daily, hourly = PlayDaily.__table__, PlayHourly.__table__
+    statement = dialect.insert(daily)
+    new = statement.excluded
+    add_daily = statement.on_conflict_do_update(
+        index_elements=["screen_id", "campaign_id", "day"],
+        set_={"plays": daily.c.plays + new.plays, "airtime_seconds": daily.c.airtime_seconds + new.airtime_seconds,
+              "first_start": case((new.first_start < daily.c.first_start, new.first_start), else_=daily.c.first_start),
+              "last_end": case((new.last_end > daily.c.last_end, new.last_end), else_=daily.c.last_end)})
+    statement = dialect.insert(hourly)
+    new = statement.excluded
+    add_hourly = statement.on_conflict_do_update(
+        index_elements=["screen_id", "campaign_id", "day", "hour"],
+        set_={"plays": hourly.c.plays + new.plays, "airtime_seconds": hourly.c.airtime_seconds + new.airtime_seconds})
+    return add_daily, add_hourly
 
 
 def _upsert(daily: dict[DailyKey, Tally], hourly: dict[HourlyKey, Tally]) -> None:
     """Add the sums to the kept counts: one INSERT … ON CONFLICT DO UPDATE per table, its rows in
     a fixed key order so batches touching the same keys cannot deadlock."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    add_daily, add_hourly = _upserts(db.session.get_bind().dialect.name)
+    connection = db.session.connection()
     if daily:
-        statement = dialect.insert(PlayDaily)
-        new = statement.excluded
-        db.session.execute(statement.on_conflict_do_update(
-            index_elements=["screen_id", "campaign_id", "day"],
-            set_={"plays": PlayDaily.plays + new.plays,
-                  "airtime_seconds": PlayDaily.airtime_seconds + new.airtime_seconds,
-                  "first_start": case((new.first_start < PlayDaily.first_start, new.first_start),
-                                      else_=PlayDaily.first_start),
-                  "last_end": case((new.last_end > PlayDaily.last_end, new.last_end), else_=PlayDaily.last_end)}),
-            [{"screen_id": screen_id, "campaign_id": campaign_id, "day": day, "plays": t.plays,
-              "airtime_seconds": t.airtime_seconds, "first_start": t.first_start, "last_end": t.last_end}
-             for (screen_id, campaign_id, day), t in sorted(daily.items())])
+        connection.execute(add_daily, [
+            {"screen_id": screen_id, "campaign_id": campaign_id, "day": day, "plays": t.plays,
+             "airtime_seconds": t.airtime_seconds, "first_start": t.first_start, "last_end": t.last_end}
+            for (screen_id, campaign_id, day), t in sorted(daily.items())])
     if hourly:
-        statement = dialect.insert(PlayHourly)
-        new = statement.excluded
-        db.session.execute(statement.on_conflict_do_update(
-            index_elements=["screen_id", "campaign_id", "day", "hour"],
-            set_={"plays": PlayHourly.plays + new.plays,
-                  "airtime_seconds": PlayHourly.airtime_seconds + new.airtime_seconds}),
-            [{"screen_id": screen_id, "campaign_id": campaign_id, "day": day, "hour": hour, "plays": t.plays,
-              "airtime_seconds": t.airtime_seconds}
-             for (screen_id, campaign_id, day, hour), t in sorted(hourly.items())])
+        connection.execute(add_hourly, [
+            {"screen_id": screen_id, "campaign_id": campaign_id, "day": day, "hour": hour, "plays": t.plays,
+             "airtime_seconds": t.airtime_seconds}
+            for (screen_id, campaign_id, day, hour), t in sorted(hourly.items())])
 
 
 def record_plays(screen: Screen, rows: Iterable[dict[str, Any]]) -> None:

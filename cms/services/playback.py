@@ -12,20 +12,23 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import String, any_, case, cast, insert, select, text, tuple_
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import String, and_, any_, case, cast, func, insert, select, text, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 
 from cms.errors import ValidationFailed
 from cms.extensions import db
 from cms.services.play_stats import record_plays
-from cms.services.playlog_chain import extend, lock_head
+from cms.services.playlog_chain import Head, extend, lock_head
 from cms.models import (
     ArchivedPlay, BoardHealth, Campaign, Manifest, MediaAsset, PlaybackEvent, PlaylogArchive, PlaylogBatch, Screen,
 )
@@ -37,10 +40,10 @@ LONGEST_PLAY = timedelta(hours=24)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_INT = 2**31 - 1
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-@dataclass(frozen=True)
-class Play:
+class Play(NamedTuple):  # a tuple: ingestion makes up to 1000 a batch, and a frozen dataclass is slow to make
     event_id: str  # canonical lower-case uuid
     asset_id: int
     manifest_version: int
@@ -102,10 +105,13 @@ def parse_plays(body: dict[str, Any]) -> list[Play]:
         if not isinstance(play, dict):
             raise _invalid(index, "", "each play is a JSON object")
         raw_id = play.get("event_id")
-        try:
-            event_id = str(uuid.UUID(raw_id)) if isinstance(raw_id, str) and len(raw_id) <= 45 else ""
-        except ValueError:
-            event_id = ""
+        if isinstance(raw_id, str) and _CANONICAL_UUID.fullmatch(raw_id):
+            event_id = raw_id  # as boards send them: already what str(uuid.UUID(…)) would give
+        else:
+            try:
+                event_id = str(uuid.UUID(raw_id)) if isinstance(raw_id, str) and len(raw_id) <= 45 else ""
+            except ValueError:
+                event_id = ""
         if not event_id:
             raise _invalid(index, "event_id", "a uuid")
         started, ended = _instant(play, index, "start"), _instant(play, index, "end")
@@ -123,19 +129,22 @@ def _names(screen: Screen, plays: list[Play]) -> dict[int, tuple[str, int | None
     """(asset name, campaign id, campaign title) per asset: from the library, or for an asset no
     longer there, from the manifests the board played it from."""
     asset_ids = {p.asset_id for p in plays}
-    found: dict[int, tuple[str, int | None]] = {row.id: (row.display_name, row.campaign_id) for row in db.session.execute(
-        select(MediaAsset.id, MediaAsset.display_name, MediaAsset.campaign_id).where(MediaAsset.id.in_(asset_ids)))}
+    found = {row.id: (row.display_name, row.campaign_id, row.title or "") for row in db.session.execute(
+        select(MediaAsset.id, MediaAsset.display_name, MediaAsset.campaign_id, Campaign.title)
+        .outerjoin(Campaign, Campaign.id == MediaAsset.campaign_id).where(MediaAsset.id.in_(asset_ids)))}
     missing = asset_ids - set(found)
     if missing:
+        named: dict[int, tuple[str, int | None]] = {}
         versions = {(screen.id, p.manifest_version) for p in plays if p.asset_id in missing}
         for body in db.session.scalars(select(Manifest.body).where(tuple_(Manifest.screen_id, Manifest.version).in_(versions))):
             for media in body.get("media", ()):
                 if media["asset_id"] in missing:
-                    found.setdefault(media["asset_id"], (media.get("name", ""), media.get("campaign_id")))
-    titles = dict(db.session.execute(select(Campaign.id, Campaign.title).where(
-        Campaign.id.in_({c for _n, c in found.values() if c is not None}))).all())
-    return {asset_id: (name, campaign, titles.get(campaign, "") if campaign else "")
-            for asset_id, (name, campaign) in found.items()}
+                    named.setdefault(media["asset_id"], (media.get("name", ""), media.get("campaign_id")))
+        titles = dict(db.session.execute(select(Campaign.id, Campaign.title).where(
+            Campaign.id.in_({c for _n, c in named.values() if c is not None}))).all())
+        found |= {asset_id: (name, campaign, titles.get(campaign, "") if campaign else "")
+                  for asset_id, (name, campaign) in named.items()}
+    return found
 
 
 # Assets each manifest names, by its content hash: a manifest's body (hundreds of KB for
@@ -187,53 +196,97 @@ def ingest_plays(screen: Screen, plays: list[Play], now: datetime, batch: Signed
         name, campaign_id, title = names.get(play.asset_id, ("", None, ""))
         rows.append({
             "screen_id": screen_id, "event_id": play.event_id, "asset_id": play.asset_id, "asset_name": name[:300],
-            "campaign_id": campaign_id, "campaign_title": title[:2000], "screen_code": code,
-            "screen_name": screen_name, "manifest_version": play.manifest_version, "started_at": play.started_at,
-            "ended_at": play.ended_at, "frame_hash": play.frame_hash, "received_at": now,
+            "campaign_id": campaign_id, "campaign_title": title[:2000], "manifest_version": play.manifest_version,
+            "started_at": play.started_at, "ended_at": play.ended_at, "frame_hash": play.frame_hash,
             "flags": _flags(registered, play, play.asset_id in names, now, manifests),
         })
-    stored: set[str] = set()
-    on_postgresql = db.session.get_bind().dialect.name == "postgresql"
+    stored: list[dict[str, Any]] = []
     if rows:
         # One batch at a time per board: the chain is extended in the order plays arrive.
-        head = lock_head(screen.id)
-        event_ids = [r["event_id"] for r in rows]
-        def one_of(column: Any) -> Any:  # PostgreSQL: one array parameter, not an IN list of 1000 placeholders
-            return column == any_(cast(event_ids, ARRAY(String))) if on_postgresql else column.in_(event_ids)
-
-        known = set(db.session.scalars(select(PlaybackEvent.event_id).where(
-            PlaybackEvent.screen_id == screen.id, one_of(PlaybackEvent.event_id))))
-        if db.session.scalar(select(PlaylogArchive.id).where(PlaylogArchive.screen_id == screen.id).limit(1)):
-            # Plays moved to an archive file stay stored: sent again, they are duplicates.
-            known |= set(db.session.scalars(select(ArchivedPlay.event_id).where(
-                ArchivedPlay.screen_id == screen.id, one_of(ArchivedPlay.event_id))))
-        rows = [row for row in rows if row["event_id"] not in known]
-        extend(head, rows, now)
-    batch_id = _keep_batch(screen, batch, len(plays), len(rows), now) if rows and batch is not None else None
-    for row in rows:
-        row["batch_id"] = batch_id
-    if rows:
-        if on_postgresql:
-            stored = _insert_from_json(screen, rows, now, batch_id)
-        else:
-            statement = (sqlite.insert(PlaybackEvent).on_conflict_do_nothing(index_elements=["screen_id", "event_id"])
-                         .returning(PlaybackEvent.event_id))
-            stored = set(db.session.scalars(statement, rows))
-        record_plays(screen, (r for r in rows if r["event_id"] in stored))  # same transaction as the plays
-        newest = max((r["ended_at"] for r in rows if r["event_id"] in stored and "clock_skew" not in r["flags"]),
-                     default=None)
+        head = lock_head(screen_id)
+        event_ids = [row["event_id"] for row in rows]
+        archived = _archived(screen_id, event_ids)
+        fresh = [row for row in rows if row["event_id"] not in archived]
+        try:
+            # Most batches bring only new plays: they are chained and inserted as they are, and the
+            # unique (board, uuid) key refuses the whole insert if any was stored before.
+            with db.session.begin_nested():
+                stored = _store(screen, head, fresh, now, batch, len(plays), on_conflict=False)
+        except IntegrityError:
+            # Some were (a batch sent again): the chain must skip them, so it is made again
+            # without them, still under the board's lock.
+            seen = _stored_before(screen_id, event_ids)
+            stored = _store(screen, head, [row for row in fresh if row["event_id"] not in seen], now, batch,
+                            len(plays), on_conflict=True)
+        record_plays(screen, stored)  # same transaction as the plays
+        newest = max((row["ended_at"] for row in stored if "clock_skew" not in row["flags"]), default=None)
         if newest is not None:
-            _saw_play(screen.id, newest)
+            _saw_play(screen_id, newest)
     db.session.commit()
+    new_ids = {row["event_id"] for row in stored}
     new: list[str] = []
     duplicates: list[str] = []
     for play in plays:  # a uuid repeated inside the batch is new once, then a duplicate
-        if play.event_id in stored:
-            stored.discard(play.event_id)
+        if play.event_id in new_ids:
+            new_ids.discard(play.event_id)
             new.append(play.event_id)
         else:
             duplicates.append(play.event_id)
     return Ingested(new, duplicates)
+
+
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _one_of(column: Any, event_ids: list[str]) -> Any:
+    # PostgreSQL: one array parameter, not an IN list of 1000 placeholders
+    return column == any_(cast(event_ids, ARRAY(String))) if _on_postgresql() else column.in_(event_ids)
+
+
+def _archived(screen_id: int, event_ids: list[str]) -> set[str]:
+    """The plays among these moved to an archive file: stored, so duplicates if sent again."""
+    if db.session.scalar(select(PlaylogArchive.id).where(PlaylogArchive.screen_id == screen_id).limit(1)) is None:
+        return set()
+    return set(db.session.scalars(select(ArchivedPlay.event_id).where(
+        ArchivedPlay.screen_id == screen_id, _one_of(ArchivedPlay.event_id, event_ids))))
+
+
+def _stored_before(screen_id: int, event_ids: list[str]) -> set[str]:
+    """The plays among these already stored for the board. Each uuid is looked up through the
+    (board, uuid) key: a filter over all of the board's plays would grow with its history."""
+    if _on_postgresql():
+        wanted = func.unnest(cast(event_ids, ARRAY(String))).table_valued("event_id").render_derived(name="wanted")
+        return set(db.session.scalars(select(PlaybackEvent.event_id).join(wanted, and_(
+            PlaybackEvent.screen_id == screen_id, PlaybackEvent.event_id == wanted.c.event_id))))
+    return set(db.session.scalars(select(PlaybackEvent.event_id).where(
+        PlaybackEvent.screen_id == screen_id, PlaybackEvent.event_id.in_(event_ids))))
+
+
+def _store(screen: Screen, head: Head, rows: list[dict[str, Any]], now: datetime, batch: SignedBatch | None,
+           sent: int, on_conflict: bool) -> list[dict[str, Any]]:
+    """Chain and insert the rows, with the signed batch they came in; the rows stored (all of
+    them, or with `on_conflict` those not stored before)."""
+    if not rows:
+        return []
+    extend(head, rows, now)
+    batch_id = _keep_batch(screen, batch, sent, len(rows), now) if batch is not None else None
+    if _on_postgresql():
+        returned = _insert_from_json(screen, rows, now, batch_id, on_conflict)
+    else:
+        statement = sqlite.insert(PlaybackEvent)
+        if on_conflict:
+            statement = statement.on_conflict_do_nothing(index_elements=["screen_id", "event_id"])
+        common = {"screen_code": screen.code, "screen_name": screen.name, "received_at": now, "batch_id": batch_id}
+        returned = set(db.session.scalars(statement.returning(PlaybackEvent.event_id),
+                                          [{key: row[key] for key in _COLUMNS} | common for row in rows]))
+    if not on_conflict:
+        return rows
+    return [row for row in rows if row["event_id"] in returned]
+
+
+_COLUMNS = ("screen_id", "event_id", "asset_id", "asset_name", "campaign_id", "campaign_title", "manifest_version",
+            "started_at", "ended_at", "frame_hash", "flags", "chain_seq", "chain_hash")
 
 
 # The batch travels as one JSON parameter, so the statement text is the same for every
@@ -241,32 +294,35 @@ def ingest_plays(screen: Screen, plays: list[Play], now: datetime, batch: Signed
 # of 16 placeholders a play made psycopg parse a new statement of up to 16,000
 # placeholders for every batch, most of ingestion's time; one array per column still
 # spent a third of it escaping the array elements one by one.)
-_INSERT_FROM_JSON = text("""
+_INSERT_FROM_JSON = """
 INSERT INTO playback_events (screen_id, event_id, asset_id, asset_name, campaign_id, campaign_title, screen_code,
                              screen_name, manifest_version, started_at, ended_at, frame_hash, received_at, flags,
                              chain_seq, chain_hash, batch_id)
 SELECT CAST(:screen_id AS integer), p.event_id, p.asset_id, p.asset_name, p.campaign_id, p.campaign_title,
-       CAST(:screen_code AS varchar), CAST(:screen_name AS varchar), p.manifest_version, p.started_at, p.ended_at,
+       CAST(:screen_code AS varchar), CAST(:screen_name AS varchar), p.manifest_version, p.start_text, p.end_text,
        p.frame_hash, CAST(:received_at AS timestamptz), p.flags, p.chain_seq, p.chain_hash, CAST(:batch_id AS integer)
 FROM json_to_recordset(CAST(:plays AS json))
      AS p(event_id varchar, asset_id integer, asset_name varchar, campaign_id integer, campaign_title varchar,
-          manifest_version integer, started_at timestamptz, ended_at timestamptz, frame_hash varchar, flags json,
+          manifest_version integer, start_text timestamptz, end_text timestamptz, frame_hash varchar, flags json,
           chain_seq integer, chain_hash varchar)
 ORDER BY p.chain_seq
-ON CONFLICT (screen_id, event_id) DO NOTHING
-RETURNING event_id
-""")
+"""
+_INSERT_NEW = text(_INSERT_FROM_JSON)
+_INSERT_UNLESS_STORED = text(_INSERT_FROM_JSON + "ON CONFLICT (screen_id, event_id) DO NOTHING RETURNING event_id")
 _PER_PLAY = ("event_id", "asset_id", "asset_name", "campaign_id", "campaign_title", "manifest_version", "frame_hash",
-             "flags", "chain_seq", "chain_hash")
+             "flags", "chain_seq", "chain_hash", "start_text", "end_text")
 
 
-def _insert_from_json(screen: Screen, rows: list[dict[str, Any]], now: datetime, batch_id: int | None) -> set[str]:
-    """PostgreSQL: INSERT … ON CONFLICT DO NOTHING of the rows in one statement; the uuids stored."""
-    plays = json.dumps([{key: row[key] for key in _PER_PLAY} | {
-        "started_at": row["started_at"].isoformat(), "ended_at": row["ended_at"].isoformat()} for row in rows])
-    return set(db.session.scalars(_INSERT_FROM_JSON, {
-        "plays": plays, "screen_id": screen.id, "screen_code": screen.code, "screen_name": screen.name,
-        "received_at": now, "batch_id": batch_id}))
+def _insert_from_json(screen: Screen, rows: list[dict[str, Any]], now: datetime, batch_id: int | None,
+                      on_conflict: bool) -> set[str]:
+    """PostgreSQL: the rows in one INSERT (… ON CONFLICT DO NOTHING with `on_conflict`: the uuids stored)."""
+    parameters = {"plays": json.dumps([{key: row[key] for key in _PER_PLAY} for row in rows]),
+                  "screen_id": screen.id, "screen_code": screen.code, "screen_name": screen.name,
+                  "received_at": now, "batch_id": batch_id}
+    if on_conflict:
+        return set(db.session.scalars(_INSERT_UNLESS_STORED, parameters))
+    db.session.execute(_INSERT_NEW, parameters)
+    return set()
 
 
 def key_fingerprint(key_hex: str) -> str:
@@ -274,17 +330,27 @@ def key_fingerprint(key_hex: str) -> str:
     return hashlib.sha256(b"panoled-key-fingerprint:" + key_hex.encode("ascii")).hexdigest()[:16]
 
 
+_KEEP_BATCH = insert(PlaylogBatch.__table__).returning(PlaylogBatch.__table__.c.id)
+
+
 def _keep_batch(screen: Screen, batch: SignedBatch, plays: int, new: int, now: datetime) -> int:
-    return db.session.execute(insert(PlaylogBatch).values(
-        screen_id=screen.id, received_at=now, signed_at=batch.signed_at, signature=batch.signature,
-        key_fingerprint=key_fingerprint(batch.key), body_sha256=hashlib.sha256(batch.body).hexdigest(),
-        body=gzip.compress(batch.body, 6), plays=plays, stored=new).returning(PlaylogBatch.id)).scalar_one()
+    return db.session.connection().execute(_KEEP_BATCH, {
+        "screen_id": screen.id, "received_at": now, "signed_at": batch.signed_at, "signature": batch.signature,
+        "key_fingerprint": key_fingerprint(batch.key), "body_sha256": hashlib.sha256(batch.body).hexdigest(),
+        "body": gzip.compress(batch.body, 6), "plays": plays, "stored": new}).scalar_one()
+
+
+@cache
+def _last_play_upsert(dialect_name: str) -> Any:
+    """The board's last play seen moves up only (late plays arrive weeks after newer ones)."""
+    health = BoardHealth.__table__
+    statement = (postgresql if dialect_name == "postgresql" else sqlite).insert(health)
+    return statement.on_conflict_do_update(index_elements=["screen_id"], set_={"last_play_at": case(
+        (health.c.last_play_at.is_(None), statement.excluded.last_play_at),
+        (health.c.last_play_at < statement.excluded.last_play_at, statement.excluded.last_play_at),
+        else_=health.c.last_play_at)})
 
 
 def _saw_play(screen_id: int, ended_at: datetime) -> None:
-    """The board's last play seen moves up only (late plays arrive weeks after newer ones)."""
-    from cms.services.board_health import upsert
-
-    upsert(BoardHealth, {"screen_id": screen_id}, {"last_play_at": ended_at}, {"last_play_at": case(
-        (BoardHealth.last_play_at.is_(None), ended_at), (BoardHealth.last_play_at < ended_at, ended_at),
-        else_=BoardHealth.last_play_at)})
+    db.session.connection().execute(_last_play_upsert(db.session.get_bind().dialect.name),
+                                    {"screen_id": screen_id, "last_play_at": ended_at})

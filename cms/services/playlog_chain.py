@@ -14,13 +14,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from collections.abc import Iterator
+from functools import cache
+from json.encoder import encode_basestring_ascii as _json_string  # what json.dumps(a str) returns
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cms.extensions import db
@@ -35,18 +37,22 @@ def canonical(row: dict[str, Any]) -> bytes:
 
     Exactly `json.dumps` of those seven keys with sorted keys and no spaces (the form
     every stored chain was made with), written out directly because ingestion makes
-    one for every play: the ids are integers, the event id a canonical uuid and the
-    instants ISO strings, none of which JSON escapes; the frame hash goes through
-    `json.dumps` as it may hold anything."""
+    one for every play: the ids are integers and the instants ISO strings, which
+    JSON does not escape; the strings go through the encoder `json.dumps` itself
+    uses for a string."""
+    return _canonical(row, instant_text(row["started_at"]), instant_text(row["ended_at"]))
+
+
+def _canonical(row: dict[str, Any], start: str, end: str) -> bytes:
     frame_hash = row["frame_hash"]
-    return (f'{{"asset_id":{int(row["asset_id"])},"end":"{_instant(row["ended_at"])}",'
-            f'"event_id":{json.dumps(row["event_id"])},'
-            f'"frame_hash":{"null" if frame_hash is None else json.dumps(frame_hash)},'
+    return (f'{{"asset_id":{int(row["asset_id"])},"end":"{end}","event_id":{_json_string(row["event_id"])},'
+            f'"frame_hash":{"null" if frame_hash is None else _json_string(frame_hash)},'
             f'"manifest_version":{int(row["manifest_version"])},"screen_id":{int(row["screen_id"])},'
-            f'"start":"{_instant(row["started_at"])}"}}').encode("utf-8")
+            f'"start":"{start}"}}').encode("utf-8")
 
 
-def _instant(value: datetime) -> str:
+def instant_text(value: datetime) -> str:
+    """An instant as the chain writes it: UTC, ISO 8601, to the microsecond."""
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
@@ -54,48 +60,83 @@ def canonical_by_json(row: dict[str, Any]) -> bytes:
     """`canonical` the long way, which it must equal byte for byte (tests compare them)."""
     return json.dumps({
         "screen_id": row["screen_id"], "event_id": row["event_id"], "asset_id": row["asset_id"],
-        "manifest_version": row["manifest_version"], "start": _instant(row["started_at"]),
-        "end": _instant(row["ended_at"]), "frame_hash": row["frame_hash"],
+        "manifest_version": row["manifest_version"], "start": instant_text(row["started_at"]),
+        "end": instant_text(row["ended_at"]), "frame_hash": row["frame_hash"],
     }, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def link(previous: str, row: dict[str, Any], key: bytes | None = None) -> str:
     key = key if key is not None else current_app.config["SECRET_KEY"].encode("utf-8")
-    return hmac.new(key, previous.encode("ascii") + b"\n" + canonical(row), hashlib.sha256).hexdigest()
+    return _link(key, previous, canonical(row))
 
 
-def lock_head(screen_id: int) -> PlaylogChain:
-    """The board's chain head, locked for this transaction so batches chain one after another."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(PlaylogChain).values(screen_id=screen_id, seq=0, head_hash=GENESIS,
-                                                    updated_at=datetime.now(UTC))
+def _link(key: bytes, previous: str, play: bytes) -> str:
+    return hmac.new(key, previous.encode("ascii") + b"\n" + play, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Head:
+    """A board's chain head as ingestion found it, locked for the transaction."""
+
+    screen_id: int
+    seq: int
+    head_hash: str
+
+
+_CHAINS = PlaylogChain.__table__
+_CHAIN_DAYS = PlaylogChainDay.__table__
+
+
+@cache
+def _head_statements(dialect_name: str) -> tuple[Any, Any, Any]:
+    """(lock, move, day) statements, built once: ingestion runs them for every batch."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    lock = dialect.insert(_CHAINS)
     if dialect is postgresql:
         # One round trip: an upsert that changes nothing still locks the row it meets, and returns it.
-        return db.session.scalars(select(PlaylogChain).from_statement(statement.on_conflict_do_update(
-            index_elements=["screen_id"], set_={"screen_id": statement.excluded.screen_id}).returning(PlaylogChain))
-            .execution_options(populate_existing=True)).one()
-    db.session.execute(statement.on_conflict_do_nothing(index_elements=["screen_id"]))
-    # SQLite: the write above already holds the database's write lock.
-    return db.session.scalars(select(PlaylogChain).where(PlaylogChain.screen_id == screen_id)
-                              .execution_options(populate_existing=True)).one()
+        lock = lock.on_conflict_do_update(index_elements=["screen_id"], set_={"screen_id": lock.excluded.screen_id})
+    else:
+        lock = lock.on_conflict_do_nothing(index_elements=["screen_id"])  # SQLite: the write takes the write lock
+    lock = lock.returning(_CHAINS.c.seq, _CHAINS.c.head_hash)
+    move = (update(_CHAINS).where(_CHAINS.c.screen_id == bindparam("board"))
+            .values(seq=bindparam("to_seq"), head_hash=bindparam("to_hash"), updated_at=bindparam("now")))
+    day = dialect.insert(_CHAIN_DAYS)
+    day = day.on_conflict_do_update(index_elements=["screen_id", "day"],
+                                    set_={"seq": day.excluded.seq, "head_hash": day.excluded.head_hash})
+    return lock, move, day
 
 
-def extend(head: PlaylogChain, rows: list[dict[str, Any]], now: datetime) -> None:
-    """Give the new rows their places and hashes, and move the head and today's head on."""
-    # Plain locals in the loop: a batch is up to 1000 links, and each ORM attribute write is tracked.
+def _dialect_name() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def lock_head(screen_id: int) -> Head:
+    """The board's chain head, locked for this transaction so batches chain one after another."""
+    lock, _move, _day = _head_statements(_dialect_name())
+    connection = db.session.connection()
+    row = connection.execute(lock, {"screen_id": screen_id, "seq": 0, "head_hash": GENESIS,
+                                    "updated_at": datetime.now(UTC)}).first()
+    if row is None:  # SQLite: the head was there already (the insert did nothing, but holds the write lock)
+        row = connection.execute(select(_CHAINS.c.seq, _CHAINS.c.head_hash)
+                                 .where(_CHAINS.c.screen_id == screen_id)).one()
+    return Head(screen_id, row.seq, row.head_hash)
+
+
+def extend(head: Head, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Give the new rows their places and hashes (and their instants as the chain wrote them,
+    `start_text` and `end_text`, for the insert to reuse), and move the head and today's head on."""
     key = current_app.config["SECRET_KEY"].encode("utf-8")
     seq, previous = head.seq, head.head_hash
     for row in rows:
         seq += 1
-        previous = link(previous, row, key)
-        row["chain_seq"], row["chain_hash"] = seq, previous
-    head.seq, head.head_hash, head.updated_at = seq, previous, now
-    day = now.astimezone(UTC).date()
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(PlaylogChainDay).values(screen_id=head.screen_id, day=day, seq=head.seq,
-                                                       head_hash=head.head_hash)
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=["screen_id", "day"], set_={"seq": head.seq, "head_hash": head.head_hash}))
+        start, end = instant_text(row["started_at"]), instant_text(row["ended_at"])
+        previous = _link(key, previous, _canonical(row, start, end))
+        row["chain_seq"], row["chain_hash"], row["start_text"], row["end_text"] = seq, previous, start, end
+    _lock, move, day = _head_statements(_dialect_name())
+    connection = db.session.connection()
+    connection.execute(move, {"board": head.screen_id, "to_seq": seq, "to_hash": previous, "now": now})
+    connection.execute(day, {"screen_id": head.screen_id, "day": now.astimezone(UTC).date(), "seq": seq,
+                             "head_hash": previous})
 
 
 @dataclass(frozen=True)
