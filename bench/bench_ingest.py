@@ -21,7 +21,9 @@ several processes, several threads each, keep-alive), as in production. Then:
     flags, chain place and hash included, built before the clock starts), through
     one psycopg connection: `cursor.executemany(INSERT …)` per batch, a commit per
     batch, as each HTTP batch is one transaction.
-Both rates, their ratio, the cores and the load average are printed; the database
+Both rates, their ratio, the cores, the load average and the CPU time spent by the
+app server, by PostgreSQL (every `postgres` process on this machine) and by the
+posting clients are printed; the database
 is dropped at the end. Afterwards the chains of a few boards are verified and the
 row count checked, so a fast but wrong run does not pass unnoticed.
 `--profile` instead runs a cProfile of ingestion in this process (the view called

@@ -1,11 +1,13 @@
 """Playback evidence: the plays boards report, stored exactly once each.
 
 A batch is checked whole before anything is stored, so a bad play refuses the
-batch and changes nothing. Each play is inserted with ON CONFLICT DO NOTHING on
-(board, event uuid): a batch sent again, or the same batch sent twice at once,
-stores each play once, and the answer says which plays were new. Late and
-out-of-order plays keep their true times; plays in the future or from before
-the board was registered are kept and flagged as clock skew.
+batch and changes nothing. Batches of one board are stored one at a time (the
+board's chain head is locked), and (board, event uuid) is unique: a batch is
+first inserted whole in a savepoint; if any of its plays was stored before (a
+batch sent again, or the same batch sent twice at once), the savepoint is undone
+and the batch is chained and stored again without them. The answer says which
+plays were new. Late and out-of-order plays keep their true times; plays in the
+future or from before the board was registered are kept and flagged as clock skew.
 """
 from __future__ import annotations
 
