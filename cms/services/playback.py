@@ -95,6 +95,18 @@ def _instant(play: dict[str, Any], index: int, key: str) -> datetime:
     return moment
 
 
+def _text(value: Any, longest: int) -> bool:
+    """A non-empty string of at most `longest` characters that a database can store (no NUL,
+    no lone surrogate)."""
+    if not isinstance(value, str) or not 0 < len(value) <= longest or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_plays(body: dict[str, Any]) -> list[Play]:
     """Every play of a batch checked, or ValidationFailed naming the first bad field."""
     plays = body.get("plays")
@@ -120,7 +132,7 @@ def parse_plays(body: dict[str, Any]) -> list[Play]:
         if not started <= ended <= started + LONGEST_PLAY:
             raise _invalid(index, "end", "not before the start and at most 24 hours after it")
         frame_hash = play.get("frame_hash")
-        if frame_hash is not None and (not isinstance(frame_hash, str) or not 0 < len(frame_hash) <= 128):
+        if frame_hash is not None and not _text(frame_hash, 128):
             raise _invalid(index, "frame_hash", "a string of at most 128 characters, or null")
         parsed.append(Play(event_id, _whole(play, index, "asset_id", 1), _whole(play, index, "manifest_version", 0),
                            started, ended, frame_hash))
@@ -194,6 +206,7 @@ def _flags(registered: datetime, play: Play, known: bool, now: datetime, manifes
 def ingest_plays(screen: Screen, plays: list[Play], now: datetime, batch: SignedBatch | None = None) -> Ingested:
     """Store the plays not stored before for this board, with the signed batch they came
     in when one is given (and any of them is new); commits."""
+    db.session.flush()  # the reads below go straight to the connection, past the session's autoflush
     unique = list({p.event_id: p for p in reversed(plays)}.values())[::-1]  # the first of repeated uuids
     names = _names(screen, unique) if unique else {}
     manifests = _manifest_media(screen, unique) if unique else {}
@@ -219,7 +232,9 @@ def ingest_plays(screen: Screen, plays: list[Play], now: datetime, batch: Signed
             # unique (board, uuid) key refuses the whole insert if any was stored before.
             with db.session.begin_nested():
                 stored = _store(screen, head, fresh, now, batch, len(plays), on_conflict=False)
-        except IntegrityError:
+        except IntegrityError as error:
+            if not _stored_twice(error):
+                raise
             # Some were (a batch sent again): the chain must skip them, so it is made again
             # without them, still under the board's lock.
             seen = _stored_before(screen_id, event_ids)
@@ -240,6 +255,13 @@ def ingest_plays(screen: Screen, plays: list[Play], now: datetime, batch: Signed
         else:
             duplicates.append(play.event_id)
     return Ingested(new, duplicates)
+
+
+def _stored_twice(error: IntegrityError) -> bool:
+    """Whether the error is the (board, uuid) key refusing a play stored before."""
+    constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)  # PostgreSQL names it
+    return constraint == "uq_playback_events_screen_event" or (
+        constraint is None and "playback_events.screen_id, playback_events.event_id" in str(error.orig))
 
 
 def _on_postgresql() -> bool:

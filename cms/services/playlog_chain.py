@@ -44,11 +44,17 @@ def canonical(row: dict[str, Any]) -> bytes:
 
 
 def _canonical(row: dict[str, Any], start: str, end: str) -> bytes:
-    frame_hash = row["frame_hash"]
-    return (f'{{"asset_id":{int(row["asset_id"])},"end":"{end}","event_id":{_json_string(row["event_id"])},'
-            f'"frame_hash":{"null" if frame_hash is None else _json_string(frame_hash)},'
+    frame_hash, event_id = row["frame_hash"], row["event_id"]
+    return (f'{{"asset_id":{int(row["asset_id"])},"end":"{end}","event_id":{_json(event_id)},'
+            f'"frame_hash":{"null" if frame_hash is None else _json(frame_hash)},'
             f'"manifest_version":{int(row["manifest_version"])},"screen_id":{int(row["screen_id"])},'
             f'"start":"{start}"}}').encode("utf-8")
+
+
+def _json(value: Any) -> str:
+    # A str (always, from ingestion or the database) through the encoder json.dumps uses for
+    # one; anything else (a tampered archive line) through json.dumps itself.
+    return _json_string(value) if isinstance(value, str) else json.dumps(value)
 
 
 def instant_text(value: datetime) -> str:

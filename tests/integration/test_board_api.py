@@ -290,6 +290,7 @@ def test_the_same_batch_posted_twice_at_once_is_stored_once(client, app: Flask, 
 @pytest.mark.parametrize("bad", [
     {"event_id": "not-a-uuid"}, {"asset_id": "3"}, {"asset_id": 0}, {"manifest_version": None},
     {"start": "2024-06-05 08:00"}, {"end": "2024-06-05T08:00:00"}, {"frame_hash": 12}, {"frame_hash": "x" * 129},
+    {"frame_hash": "ab\x00cd"}, {"frame_hash": "ab\ud800"},
 ])
 def test_one_bad_play_refuses_the_whole_batch(client, app: Flask, accounts: Accounts, bad: dict[str, Any]) -> None:
     board, secret = new_board(client, accounts.token("operator"), "LOG-3")
