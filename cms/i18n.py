@@ -1,7 +1,7 @@
 """Languages: Vietnamese by default, English on request; dates shown in local time."""
 from __future__ import annotations
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, has_request_context, request, session
 
 from cms.extensions import babel
 
@@ -9,6 +9,8 @@ LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 
 
 def select_locale() -> str:
+    if has_request_context() and request.path.startswith("/public/"):
+        return "vi"  # the department's public website speaks Vietnamese (and sets no cookie)
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen

@@ -2,7 +2,8 @@
 sessions, and the deny-by-default access check."""
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 from cms.access import enforce_access
 from cms.extensions import db, login_manager
@@ -21,7 +22,18 @@ CSP = "; ".join([
 ])
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """The public website sets no cookie (so shared caches may keep its pages), even for a
+    visitor who is also signed in to the staff side."""
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        if has_request_context() and request.path.startswith("/public/"):
+            return False
+        return super().should_set_cookie(app, session)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = _SessionInterface()
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"

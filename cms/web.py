@@ -44,8 +44,9 @@ def init_app(app: Flask) -> None:
     from cms.screens.rules_api import bp as rules_api
     from cms.screens.rule_views import bp as rules_bp
     from cms.screens.views import bp as screens_bp
+    from cms.website.public import bp as public_bp
 
-    for blueprint in (auth_bp, branding_bp, campaigns_bp, plans_bp, assets_bp, playlists_bp, screens_bp, rules_bp, calendar_bp, account_bp, admin_bp, openapi_bp, player_bp, reports_bp):
+    for blueprint in (auth_bp, branding_bp, campaigns_bp, plans_bp, assets_bp, playlists_bp, screens_bp, rules_bp, calendar_bp, account_bp, admin_bp, openapi_bp, player_bp, reports_bp, public_bp):
         app.register_blueprint(blueprint)
     for blueprint in (campaigns_api, plans_api, media_api, playlists_api, rules_api, screens_api, users_api, board_api):
         csrf.exempt(blueprint)  # bearer tokens only, never the session cookie: see cms.access

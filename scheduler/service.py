@@ -50,6 +50,7 @@ LEADERSHIP_CHECK_SECONDS = 5.0
 OVERRUN_GRACE_SECONDS = 5.0  # past the push timeout before a push is given up as stuck
 MAX_QUEUED = 100_000
 RECONCILE_WAIT_SECONDS = 120.0  # how long a term that ends waits for its last reconcile
+PUBLISH_SECONDS = 10
 VERIFY_ROUND_SECONDS = 3600  # how often the leader looks for chains not verified whole lately
 WHOLE_CHECK_HOURS = 24  # ... and verifies those not found intact for this long
 
@@ -128,6 +129,10 @@ class SchedulerService:
         self._jobs.add_job(self.verify_chains, "interval", seconds=VERIFY_ROUND_SECONDS, id="verify",
                            next_run_time=datetime.now(UTC) + timedelta(seconds=60), coalesce=True, max_instances=1,
                            misfire_grace_time=VERIFY_ROUND_SECONDS)
+        # Scheduled website posts go public on the first round at or after their time, never before.
+        self._jobs.add_job(self.publish_posts, "interval", seconds=PUBLISH_SECONDS, id="publish",
+                           next_run_time=datetime.now(UTC), coalesce=True, max_instances=1,
+                           misfire_grace_time=PUBLISH_SECONDS)
         self._jobs.start()
         while not self.stopping.is_set() and not self._lost.is_set():
             self.stopping.wait(0.5)
@@ -201,6 +206,26 @@ class SchedulerService:
             except Exception:
                 db.session.rollback()
                 log.exception("scheduler %s: verifying the play-log chains failed; the next round tries again", self.name)
+            finally:
+                db.session.remove()
+
+    def publish_posts(self) -> list[int]:
+        """Publish the website posts scheduled for now or earlier (by the schedule's clock)."""
+        from cms.extensions import db
+        from cms.services.website import publish_due
+
+        if not self.leading.is_set():
+            return []
+        with self.app.app_context():
+            try:
+                published = publish_due(self.clock())
+                if published:
+                    log.info("scheduler %s: published website posts %s", self.name, published)
+                return published
+            except Exception:
+                db.session.rollback()
+                log.exception("scheduler %s: publishing website posts failed; the next round tries again", self.name)
+                return []
             finally:
                 db.session.remove()
 

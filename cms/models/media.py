@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cms.extensions import db
@@ -48,6 +48,10 @@ class MediaAsset(db.Model):
     focal_y: Mapped[float] = mapped_column(Float, default=0.5)
     background: Mapped[str] = mapped_column(String(7), default="#000000")
     alt_text: Mapped[str] = mapped_column(Text, default="")
+    # Shown on the campaign's public page (while approved and described: cms.services.website).
+    web_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The unguessable name its public copies are served under, made when it first goes public.
+    web_token: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
     status: Mapped[str] = mapped_column(String(10), default="draft")
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)

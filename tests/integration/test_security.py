@@ -47,11 +47,16 @@ def test_every_route_declares_who_may_use_it(app: Flask) -> None:
     assert undeclared == []
 
 
-def test_only_login_language_health_the_api_document_and_the_player_shell_are_public(app: Flask) -> None:
+def test_only_login_language_health_the_api_document_the_player_shell_and_the_website_are_public(app: Flask) -> None:
     public = sorted(rule.rule for rule in app.url_map.iter_rules() if access_of(app, rule.endpoint) == PUBLIC)
     # The web player's page and service worker hold no schedule: the board's secret opens that.
+    # The website's pages show only what cms.services.website says is public (tests/integration/test_website.py).
     assert public == ["/api/openapi.json", "/branding/logo", "/healthz", "/language", "/login",
-                      "/player/<int:screen_id>", "/player/sw.js"]
+                      "/player/<int:screen_id>", "/player/sw.js", "/public/", "/public/campaigns/<int:campaign_id>",
+                      "/public/campaigns/<int:campaign_id>/feed.atom", "/public/campaigns/<int:campaign_id>/feed.json",
+                      "/public/media/<token>/<variant>", "/public/plans/<int:plan_id>",
+                      "/public/plans/<int:plan_id>/feed.atom", "/public/plans/<int:plan_id>/feed.json",
+                      "/public/posts/<int:post_id>"]
 
 
 def test_signed_out_visitors_are_sent_to_login(client) -> None:

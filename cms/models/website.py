@@ -1,0 +1,55 @@
+"""What the department's website shows: posts about a campaign, and which approved
+media go on the campaign's public page (cms.services.website decides what is public)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cms.extensions import db
+from cms.models.media import MediaAsset
+from cms.models.plans import Campaign
+from cms.models.types import UTCDateTime, utcnow
+
+POST_STATUSES = ("draft", "pending", "approved", "rejected", "published", "unpublished")
+
+
+class WebPost(db.Model):
+    """A post for the website about one campaign: prepared by an editor, approved by an
+    approver, then published (now, or by the scheduler at `publish_at`) and perhaps taken down."""
+
+    __tablename__ = "web_posts"
+    __table_args__ = (Index("ix_web_posts_status_publish_at", "status", "publish_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # when approved: goes public then
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # first went public
+    rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # Whoever last changed the words or media: they may not approve it either.
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+    media_links: Mapped[list[WebPostMedia]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", order_by="WebPostMedia.position")
+
+
+class WebPostMedia(db.Model):
+    __tablename__ = "web_post_media"
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("web_posts.id", ondelete="CASCADE"), primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("media_assets.id", ondelete="RESTRICT"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    post: Mapped[WebPost] = relationship(back_populates="media_links")
+    asset: Mapped[MediaAsset] = relationship()
