@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, and_, any_, case, cast, func, insert, select, text, tuple_
+from sqlalchemy import String, and_, case, cast, func, insert, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
@@ -268,28 +268,27 @@ def _on_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _one_of(column: Any, event_ids: list[str]) -> Any:
-    # PostgreSQL: one array parameter, not an IN list of 1000 placeholders
-    return column == any_(cast(event_ids, ARRAY(String))) if _on_postgresql() else column.in_(event_ids)
-
-
 def _archived(screen_id: int, event_ids: list[str]) -> set[str]:
     """The plays among these moved to an archive file: stored, so duplicates if sent again."""
     if _read(select(PlaylogArchive.id).where(PlaylogArchive.screen_id == screen_id).limit(1)).first() is None:
         return set()
-    return set(db.session.scalars(select(ArchivedPlay.event_id).where(
-        ArchivedPlay.screen_id == screen_id, _one_of(ArchivedPlay.event_id, event_ids))))
+    return _among(ArchivedPlay, screen_id, event_ids)
 
 
 def _stored_before(screen_id: int, event_ids: list[str]) -> set[str]:
-    """The plays among these already stored for the board. Each uuid is looked up through the
-    (board, uuid) key: a filter over all of the board's plays would grow with its history."""
-    if _on_postgresql():
+    """The plays among these already stored for the board."""
+    return _among(PlaybackEvent, screen_id, event_ids)
+
+
+def _among(model: Any, screen_id: int, event_ids: list[str]) -> set[str]:
+    """Which of these uuids the table holds for the board, each looked up through its
+    (board, uuid) key: a filter over all of the board's rows would grow with its history."""
+    if _on_postgresql():  # one array parameter, not an IN list of 1000 placeholders
         wanted = func.unnest(cast(event_ids, ARRAY(String))).table_valued("event_id").render_derived(name="wanted")
-        return set(db.session.scalars(select(PlaybackEvent.event_id).join(wanted, and_(
-            PlaybackEvent.screen_id == screen_id, PlaybackEvent.event_id == wanted.c.event_id))))
-    return set(db.session.scalars(select(PlaybackEvent.event_id).where(
-        PlaybackEvent.screen_id == screen_id, PlaybackEvent.event_id.in_(event_ids))))
+        return set(db.session.scalars(select(model.event_id).join(wanted, and_(
+            model.screen_id == screen_id, model.event_id == wanted.c.event_id))))
+    return set(db.session.scalars(select(model.event_id).where(model.screen_id == screen_id,
+                                                               model.event_id.in_(event_ids))))
 
 
 def _store(screen: Screen, head: Head, rows: list[dict[str, Any]], now: datetime, batch: SignedBatch | None,

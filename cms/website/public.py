@@ -8,6 +8,7 @@ each asset's unguessable public name, and only while something public shows them
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from datetime import UTC, datetime
@@ -263,8 +264,6 @@ def _fallback_updated(plan: Plan | None, campaign: Campaign | None) -> datetime:
 
 
 def _json_feed(title: str, page: str, feed_url: str, posts: list[WebPost]) -> Response:
-    import json
-
     body = {
         "version": "https://jsonfeed.org/version/1.1", "title": title, "home_page_url": page, "feed_url": feed_url,
         "language": "vi", "authors": [{"name": _config().organisation.name}],

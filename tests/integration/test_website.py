@@ -42,6 +42,15 @@ def _people(app: Flask, accounts: Any) -> tuple[Actor, Actor]:
         return Actor.of(db.session.get(User, editor_id)), Actor.of(db.session.get(User, approver_id))
 
 
+def _approved(title: str, summary: str, body: str, media: list[int], writer: Actor, reviewer: Actor,
+              now: datetime) -> WebPost:
+    """A post written, submitted and approved by another person (inside an app context)."""
+    post = website.save_post(None, CAMPAIGN, title, summary, body, media, writer)
+    website.move(post, "pending", writer, now)
+    website.move(post, "approved", reviewer, now)
+    return post
+
+
 def test_a_post_goes_public_only_once_approved_and_published(app: Flask, client: FlaskClient, accounts: Any,
                                                              imported_plan: Any) -> None:
     editor, approver = accounts.token("editor"), accounts.token("approver")
@@ -112,10 +121,7 @@ def test_the_feeds_are_atom_and_json_feed_with_vietnamese_text(app: Flask, clien
     titles = ["Ngày Môi trường thế giới: hành động vì nước sạch", "Giờ Trái Đất: tắt đèn, bật tương lai"]
     with app.app_context():
         for n, title in enumerate(titles):
-            post = website.save_post(None, CAMPAIGN, title, f"Tóm tắt số {n + 1}", "Nội dung có dấu: ơ ư ạ ễ.",
-                                     [poster], writer)
-            website.move(post, "pending", writer, now)
-            website.move(post, "approved", reviewer, now)
+            post = _approved(title, f"Tóm tắt số {n + 1}", "Nội dung có dấu: ơ ư ạ ễ.", [poster], writer, reviewer, now)
             website.move(post, "published", writer, now + timedelta(seconds=n))
         db.session.commit()
         plan_id = db.session.get(WebPost, post.id).campaign.plan_id
@@ -147,9 +153,7 @@ def test_the_scheduler_publishes_a_scheduled_post_at_its_time_and_not_before(app
     now = datetime.now(UTC).replace(microsecond=0)
     at = now + timedelta(hours=2)
     with app.app_context():
-        post = website.save_post(None, CAMPAIGN, "Luật Đất đai 2024 có hiệu lực", "", "Từ 1/8/2024.", [], writer)
-        website.move(post, "pending", writer, now)
-        website.move(post, "approved", reviewer, now)
+        post = _approved("Luật Đất đai 2024 có hiệu lực", "", "Từ 1/8/2024.", [], writer, reviewer, now)
         website.move(post, "published", writer, now, publish_at=at)
         db.session.commit()
         post_id = post.id
