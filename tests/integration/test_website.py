@@ -10,52 +10,16 @@ import feedparser
 from flask import Flask
 from flask.testing import FlaskClient
 
-import media_files
 from cms.extensions import db
 from cms.models import MediaAsset, WebPost
 from cms.services import website
-from cms.services.audit import Actor
-from cms.services.derivatives import work_until_idle
-
-CAMPAIGN = 4  # "Giờ Trái Đất" in the imported plan
-
-
-def _poster(client: FlaskClient, app: Flask, editor: dict[str, str], approver: dict[str, str], seed: int,
-            alt: str = "Áp phích Giờ Trái Đất 2024") -> int:
-    asset = client.post(f"/api/v1/media?campaign_id={CAMPAIGN}&filename=poster-{seed}.png",
-                        data=media_files.png_bytes(colour=(20 + seed * 40 % 200, 120, 60)),
-                        headers=editor | {"Content-Type": "application/octet-stream"}).get_json()["id"]
-    with app.app_context():
-        work_until_idle(app.config["PANOLED"])
-        db.session.get(MediaAsset, asset).alt_text = alt
-        db.session.commit()
-    client.post(f"/api/v1/media/{asset}/transitions", headers=editor, json={"to": "pending"})
-    assert client.post(f"/api/v1/media/{asset}/transitions", headers=approver, json={"to": "approved"}).status_code == 200
-    return asset
-
-
-def _people(app: Flask, accounts: Any) -> tuple[Actor, Actor]:
-    from cms.models import User
-
-    editor_id, approver_id = accounts.ensure("editor"), accounts.ensure("approver")
-    with app.app_context():
-        return Actor.of(db.session.get(User, editor_id)), Actor.of(db.session.get(User, approver_id))
-
-
-def _approved(title: str, summary: str, body: str, media: list[int], writer: Actor, reviewer: Actor,
-              now: datetime) -> WebPost:
-    """A post written, submitted and approved by another person (inside an app context)."""
-    post = website.save_post(None, CAMPAIGN, title, summary, body, media, writer)
-    website.move(post, "pending", writer, now)
-    website.move(post, "approved", reviewer, now)
-    return post
-
+from website_setup import CAMPAIGN, approved, people, poster_on_campaign
 
 def test_a_post_goes_public_only_once_approved_and_published(app: Flask, client: FlaskClient, accounts: Any,
                                                              imported_plan: Any) -> None:
     editor, approver = accounts.token("editor"), accounts.token("approver")
-    poster = _poster(client, app, editor, approver, 1)
-    writer, reviewer = _people(app, accounts)
+    poster = poster_on_campaign(client, app, editor, approver, 1)
+    writer, reviewer = people(app, accounts)
     now = datetime.now(UTC)
     with app.app_context():
         post = website.save_post(None, CAMPAIGN, "Hưởng ứng Giờ Trái Đất 2024", "Tắt đèn một giờ.",
@@ -115,13 +79,13 @@ def test_a_post_goes_public_only_once_approved_and_published(app: Flask, client:
 def test_the_feeds_are_atom_and_json_feed_with_vietnamese_text(app: Flask, client: FlaskClient, accounts: Any,
                                                                imported_plan: Any) -> None:
     editor, approver = accounts.token("editor"), accounts.token("approver")
-    poster = _poster(client, app, editor, approver, 2)
-    writer, reviewer = _people(app, accounts)
+    poster = poster_on_campaign(client, app, editor, approver, 2)
+    writer, reviewer = people(app, accounts)
     now = datetime.now(UTC)
     titles = ["Ngày Môi trường thế giới: hành động vì nước sạch", "Giờ Trái Đất: tắt đèn, bật tương lai"]
     with app.app_context():
         for n, title in enumerate(titles):
-            post = _approved(title, f"Tóm tắt số {n + 1}", "Nội dung có dấu: ơ ư ạ ễ.", [poster], writer, reviewer, now)
+            post = approved(title, f"Tóm tắt số {n + 1}", "Nội dung có dấu: ơ ư ạ ễ.", [poster], writer, reviewer, now)
             website.move(post, "published", writer, now + timedelta(seconds=n))
         db.session.commit()
         plan_id = db.session.get(WebPost, post.id).campaign.plan_id
@@ -149,11 +113,11 @@ def test_the_scheduler_publishes_a_scheduled_post_at_its_time_and_not_before(app
                                                                             accounts: Any, imported_plan: Any) -> None:
     from scheduler.service import SchedulerService
 
-    writer, reviewer = _people(app, accounts)
+    writer, reviewer = people(app, accounts)
     now = datetime.now(UTC).replace(microsecond=0)
     at = now + timedelta(hours=2)
     with app.app_context():
-        post = _approved("Luật Đất đai 2024 có hiệu lực", "", "Từ 1/8/2024.", [], writer, reviewer, now)
+        post = approved("Luật Đất đai 2024 có hiệu lực", "", "Từ 1/8/2024.", [], writer, reviewer, now)
         website.move(post, "published", writer, now, publish_at=at)
         db.session.commit()
         post_id = post.id

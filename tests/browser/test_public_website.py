@@ -1,0 +1,60 @@
+"""The public website in a real browser, signed out: the campaign page shows the
+published poster (its image loaded, with its alt text) and the post; a screenshot
+goes to test-artifacts/screenshots/ for a person to look at."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import expect
+
+from cms.extensions import db
+from cms.models import Campaign, MediaAsset
+from cms.services import website
+from website_setup import CAMPAIGN, approved, people, poster_on_campaign
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_campaign_page_shows_the_published_poster_to_a_visitor(
+        browser: Any, live_server: str, client: Any, app: Flask, accounts: Any, imported_plan: Any,
+        screenshots: Path) -> None:
+    poster = poster_on_campaign(client, app, accounts.token("editor"), accounts.token("approver"), 3,
+                                alt="Áp phích: tắt đèn một giờ vì Trái Đất")
+    writer, reviewer = people(app, accounts)
+    now = datetime.now(UTC)
+    with app.app_context():
+        website.set_web_public(db.session.get(MediaAsset, poster), True, writer)
+        post = approved("Cùng tắt đèn trong Giờ Trái Đất 2024", "20 giờ 30 ngày 23/3/2024.",
+                        "Mời người dân tắt đèn và thiết bị điện không cần thiết.", [poster], writer, reviewer, now)
+        website.move(post, "published", writer, now)
+        db.session.commit()
+        title = db.session.get(Campaign, CAMPAIGN).title
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.goto(f"{live_server}/public/")
+        page.locator(".plan a").first.click()
+        page.locator(f"a[href='/public/campaigns/{CAMPAIGN}']").click()
+        image = page.locator(".gallery img[alt='Áp phích: tắt đèn một giờ vì Trái Đất']")
+        expect(image).to_be_visible()
+        image.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+        expect(page.locator("h1")).to_have_text(title)
+        expect(page.locator("ul.posts")).to_contain_text("Cùng tắt đèn trong Giờ Trái Đất 2024")
+        assert page.locator("html").get_attribute("lang") == "vi"
+        page.screenshot(path=str(screenshots / "public-campaign.png"), full_page=True)
+        page.locator("ul.posts a").first.click()
+        expect(page.locator("article h1")).to_have_text("Cùng tắt đèn trong Giờ Trái Đất 2024")
+        page.screenshot(path=str(screenshots / "public-post.png"), full_page=True)
+        assert context.cookies() == []
+    finally:
+        context.close()
+    assert not errors, errors
