@@ -42,6 +42,15 @@ MEDIA_STATUS_LABELS = {
     "archived": _l("Archived"),
 }
 
+POST_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "pending": _l("Waiting for approval"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "published": _l("On the website"),
+    "unpublished": _l("Taken down"),
+}
+
 MEDIA_KIND_LABELS = {
     "video": _l("Videoclip"),
     "poster": _l("Poster"),
@@ -114,6 +123,10 @@ def status_label(code: str) -> str:
 
 def role_label(code: str) -> str:
     return str(ROLE_LABELS.get(code, code))
+
+
+def post_status_label(code: str) -> str:
+    return str(POST_STATUS_LABELS.get(code, code))
 
 
 def media_status_label(code: str) -> str:

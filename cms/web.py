@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from cms.access import is_api_request, user_has_role
 from cms.errors import PanoledError
 from cms.labels import (
-    action_label, channel_label, gap_label, push_result_label, segment_label, field_label, media_action_label, media_kind_label, media_status_label, role_label, status_label,
+    action_label, channel_label, gap_label, push_result_label, segment_label, field_label, media_action_label, media_kind_label, media_status_label, post_status_label, role_label, status_label,
 )
 
 T = TypeVar("T")
@@ -45,8 +45,9 @@ def init_app(app: Flask) -> None:
     from cms.screens.rule_views import bp as rules_bp
     from cms.screens.views import bp as screens_bp
     from cms.website.public import bp as public_bp
+    from cms.website.views import bp as website_bp
 
-    for blueprint in (auth_bp, branding_bp, campaigns_bp, plans_bp, assets_bp, playlists_bp, screens_bp, rules_bp, calendar_bp, account_bp, admin_bp, openapi_bp, player_bp, reports_bp, public_bp):
+    for blueprint in (auth_bp, branding_bp, campaigns_bp, plans_bp, assets_bp, playlists_bp, screens_bp, rules_bp, calendar_bp, account_bp, admin_bp, openapi_bp, player_bp, reports_bp, public_bp, website_bp):
         app.register_blueprint(blueprint)
     for blueprint in (campaigns_api, plans_api, media_api, playlists_api, rules_api, screens_api, users_api, board_api):
         csrf.exempt(blueprint)  # bearer tokens only, never the session cookie: see cms.access
@@ -63,7 +64,7 @@ def init_app(app: Flask) -> None:
         has_role=user_has_role, org=lambda: app.config["PANOLED"].organisation,
         status_label=status_label, channel_label=channel_label, role_label=role_label,
         media_status_label=media_status_label, media_kind_label=media_kind_label, media_action_label=media_action_label,
-        segment_label=segment_label, push_result_label=push_result_label, gap_label=gap_label,
+        segment_label=segment_label, post_status_label=post_status_label, push_result_label=push_result_label, gap_label=gap_label,
     )
     app.jinja_env.filters.update(local_date=_local_date, local_datetime=_local_datetime, decimal=format_decimal,
                                  field_label=field_label, field_value=_field_value, action_label=action_label)

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from cms.extensions import db
 from cms.models import Campaign, MediaAsset
 from cms.services import website
+from web_session import sign_in
 from website_setup import CAMPAIGN, approved, people, poster_on_campaign
 
 pytestmark = pytest.mark.browser
@@ -58,3 +59,33 @@ def test_the_campaign_page_shows_the_published_poster_to_a_visitor(
     finally:
         context.close()
     assert not errors, errors
+
+
+def test_an_editor_writes_a_post_in_the_browser(browser: Any, live_server: str, client: Any, app: Flask,
+                                                accounts: Any, imported_plan: Any, screenshots: Path) -> None:
+    poster_on_campaign(client, app, accounts.token("editor"), accounts.token("approver"), 4, alt="Áp phích tháng 6")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, "editor@example.org")
+        page.goto(f"{live_server}/campaigns/{CAMPAIGN}")
+        page.locator(f"a[href='/campaigns/{CAMPAIGN}/website']").click()
+        with page.expect_navigation():
+            page.locator("#web-media button", has_text="Đưa lên trang").click()
+        expect(page.locator("#web-media button")).to_have_text("Gỡ khỏi trang")
+        page.fill("#title", "Tháng hành động vì môi trường 2024")
+        page.fill("#summary", "Các hoạt động hưởng ứng Ngày Môi trường thế giới.")
+        page.fill("#body", "Đoạn một.\n\nĐoạn hai.")
+        page.get_by_label("poster-4.png").check()
+        page.screenshot(path=str(screenshots / "website-campaign-vi.png"), full_page=True)
+        with page.expect_navigation():
+            page.locator("#new-post button[type='submit']").click()
+        expect(page.locator("h1")).to_have_text("Tháng hành động vì môi trường 2024")
+        expect(page.locator("#post-preview img[alt='Áp phích tháng 6']")).to_be_visible()
+        with page.expect_navigation():
+            page.locator("#post-moves button", has_text="Gửi phê duyệt").click()
+        expect(page.locator("#post-status")).to_have_text("Chờ phê duyệt")
+        page.screenshot(path=str(screenshots / "website-post-vi.png"), full_page=True)
+    finally:
+        context.close()
