@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,6 +187,76 @@ def image_set(asset: MediaAsset) -> dict[str, str]:
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     return {"image_set": image_set}
+
+
+# Widget and oEmbed -------------------------------------------------------------------------------
+
+WIDGET_POSTS = 5
+WIDGET_REFRESH_SECONDS = 600
+# The widget is framed by portals anywhere: only it may be, and it runs only our own script.
+WIDGET_CSP = ("default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; "
+              "base-uri 'none'; form-action 'none'; frame-ancestors *")
+
+
+@bp.route("/widget/campaigns/<int:campaign_id>")
+@public
+def campaign_widget(campaign_id: int) -> Response:
+    """The campaign's latest posts and first poster, small, for an iframe on another site; it
+    reloads itself every ten minutes, and tells the page that framed it its height."""
+    campaign = website.public_campaign(campaign_id)
+    assets = [a for a in website.public_assets(campaign.id) if a.kind != "video"][:1]
+    posts = website.public_posts(campaign_id=campaign.id, limit=WIDGET_POSTS)
+    response = _page("public/widget.html", website.last_change([campaign], posts, assets), campaign=campaign,
+                     assets=assets, posts=posts, refresh=WIDGET_REFRESH_SECONDS)
+    response.headers["Content-Security-Policy"] = WIDGET_CSP
+    return response
+
+
+@bp.route("/widget.js")
+@public
+def widget_script() -> Response:
+    """The snippet a webmaster places once: `<div data-panoled-campaign="ID"></div>` and this script."""
+    response = current_app.send_static_file("panoled-widget.js")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.route("/oembed")
+@public
+def oembed() -> Response:
+    """oEmbed 1.0 (JSON) for a public campaign page (a `rich` iframe of its widget) or post (a link card)."""
+    from urllib.parse import urlsplit
+
+    url = request.args.get("url", "")
+    if request.args.get("format", "json") != "json":
+        abort(501)
+    parts = urlsplit(url)
+    if f"{parts.scheme}://{parts.netloc}" != request.host_url.rstrip("/"):
+        abort(404)
+    try:
+        width = min(max(int(request.args.get("maxwidth", "480")), 200), 1200)
+        height = min(max(int(request.args.get("maxheight", "600")), 200), 1200)
+    except ValueError:
+        abort(400)
+    org = _config().organisation
+    body: dict[str, Any] = {"version": "1.0", "provider_name": org.name, "provider_url": request.host_url}
+    if match := re.fullmatch(r"/public/campaigns/(\d+)", parts.path):
+        campaign = website.public_campaign(int(match.group(1)))
+        src = url_for("public.campaign_widget", campaign_id=campaign.id, _external=True)
+        body |= {"type": "rich", "title": campaign.title, "width": width, "height": height,
+                 "html": render_template("public/_oembed_frame.html", src=src, title=campaign.title, width=width,
+                                         height=height).strip()}
+    elif match := re.fullmatch(r"/public/posts/(\d+)", parts.path):
+        post = website.public_post(int(match.group(1)))
+        body |= {"type": "link", "title": post.title}
+        assets = [a for a in website.post_media(post) if a.web_token]
+        if assets:
+            body |= {"thumbnail_url": url_for("public.media_file", token=assets[0].web_token, variant="w480.jpg",
+                                              _external=True), "thumbnail_width": 480}
+    else:
+        abort(404)
+    return _cacheable(json.dumps(body, ensure_ascii=False), "application/json", None)
 
 
 # Feeds ---------------------------------------------------------------------------------------------

@@ -3,6 +3,9 @@ published poster (its image loaded, with its alt text) and the post; a screensho
 goes to test-artifacts/screenshots/ for a person to look at."""
 from __future__ import annotations
 
+import functools
+import http.server
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -89,3 +92,41 @@ def test_an_editor_writes_a_post_in_the_browser(browser: Any, live_server: str, 
         page.screenshot(path=str(screenshots / "website-post-vi.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_the_widget_on_a_page_of_another_origin_shows_the_poster(
+        browser: Any, live_server: str, client: Any, app: Flask, accounts: Any, imported_plan: Any,
+        screenshots: Path, tmp_path: Path) -> None:
+    poster = poster_on_campaign(client, app, accounts.token("editor"), accounts.token("approver"), 8,
+                                alt="Áp phích trên cổng thông tin")
+    writer, _reviewer = people(app, accounts)
+    with app.app_context():
+        website.set_web_public(db.session.get(MediaAsset, poster), True, writer)
+        db.session.commit()
+    # The portal: another origin (its own server and port), with the snippet the campaign page offers.
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Cổng thông tin tỉnh</title></head>'
+        '<body><h1>Cổng thông tin điện tử tỉnh</h1><aside style="width:420px">'
+        f'<div data-panoled-campaign="{CAMPAIGN}" data-title="Chiến dịch"></div></aside>'
+        f'<script src="{live_server}/public/widget.js" async></script></body></html>', encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    portal = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=portal.serve_forever, daemon=True)
+    thread.start()
+    context = browser.new_context(viewport={"width": 900, "height": 900})
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{portal.server_port}/index.html")
+        frame = page.frame_locator("iframe[title='Chiến dịch']")
+        image = frame.locator("img[alt='Áp phích trên cổng thông tin']")
+        expect(image).to_be_visible()
+        image.evaluate("img => img.decode()")
+        assert image.evaluate("img => img.naturalWidth") > 0
+        # The frame grew to its content (the widget told the portal its height).
+        page.wait_for_function("() => document.querySelector('iframe').getBoundingClientRect().height > 200")
+        page.screenshot(path=str(screenshots / "public-widget-on-portal.png"), full_page=True)
+    finally:
+        context.close()
+        portal.shutdown()
+        portal.server_close()

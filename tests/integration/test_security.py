@@ -51,12 +51,13 @@ def test_only_login_language_health_the_api_document_the_player_shell_and_the_we
     public = sorted(rule.rule for rule in app.url_map.iter_rules() if access_of(app, rule.endpoint) == PUBLIC)
     # The web player's page and service worker hold no schedule: the board's secret opens that.
     # The website's pages show only what cms.services.website says is public (tests/integration/test_website.py).
-    assert public == ["/api/openapi.json", "/branding/logo", "/healthz", "/language", "/login",
-                      "/player/<int:screen_id>", "/player/sw.js", "/public/", "/public/campaigns/<int:campaign_id>",
-                      "/public/campaigns/<int:campaign_id>/feed.atom", "/public/campaigns/<int:campaign_id>/feed.json",
-                      "/public/media/<token>/<variant>", "/public/plans/<int:plan_id>",
-                      "/public/plans/<int:plan_id>/feed.atom", "/public/plans/<int:plan_id>/feed.json",
-                      "/public/posts/<int:post_id>"]
+    assert public == sorted(["/api/openapi.json", "/branding/logo", "/healthz", "/language", "/login",
+                             "/player/<int:screen_id>", "/player/sw.js", "/public/", "/public/campaigns/<int:campaign_id>",
+                             "/public/campaigns/<int:campaign_id>/feed.atom",
+                             "/public/campaigns/<int:campaign_id>/feed.json", "/public/media/<token>/<variant>",
+                             "/public/oembed", "/public/plans/<int:plan_id>", "/public/plans/<int:plan_id>/feed.atom",
+                             "/public/plans/<int:plan_id>/feed.json", "/public/posts/<int:post_id>",
+                             "/public/widget.js", "/public/widget/campaigns/<int:campaign_id>"])
 
 
 def test_signed_out_visitors_are_sent_to_login(client) -> None:
