@@ -273,9 +273,3 @@ def publish_due(now: datetime) -> list[int]:
     db.session.commit()
     return [post.id for post in due]
 
-
-def next_due() -> datetime | None:
-    """When the next scheduled post goes public (the scheduler wakes for it)."""
-    return db.session.scalar(select(WebPost.publish_at).where(WebPost.status == "approved",
-                                                              WebPost.publish_at.is_not(None))
-                             .order_by(WebPost.publish_at).limit(1))
