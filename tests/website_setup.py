@@ -49,3 +49,16 @@ def approved(title: str, summary: str, body: str, media: list[int], writer: Acto
     website.move(post, "pending", writer, now)
     website.move(post, "approved", reviewer, now)
     return post
+
+
+def bundle(answer: Any) -> tuple[list[str], dict[str, str]]:
+    """The names in an "export for the portal" zip and the text of its pages."""
+    import io
+    import zipfile
+
+    assert answer.status_code == 200 and answer.mimetype == "application/zip", answer.status_code
+    with zipfile.ZipFile(io.BytesIO(answer.get_data())) as archive:
+        assert archive.testzip() is None
+        names = archive.namelist()
+        texts = {name: archive.read(name).decode("utf-8") for name in names if name.endswith((".html", ".txt"))}
+    return names, texts

@@ -9,25 +9,20 @@ each asset's unguessable public name, and only while something public shows them
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
-from PIL import Image, ImageOps
 
 from cms.access import public
 from cms.errors import NotFound
 from cms.models import Campaign, MediaAsset, Plan, WebPost
-from cms.services import media as media_service
-from cms.services import website
+from cms.services import web_media, website
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
-WIDTHS = (480, 960, 1600)
+WIDTHS = web_media.WIDTHS
 CACHE_SECONDS = 300
 FEED_SIZE = 50
 
@@ -108,10 +103,10 @@ def media_file(token: str, variant: str) -> Response:
     if asset is None:
         abort(404)
     if variant == "video.mp4":
-        path = _web_video(asset)
+        path = web_media.web_video(asset, _config())
         mimetype = "video/mp4"
     elif variant in {f"w{width}.jpg" for width in WIDTHS}:
-        path = _still(asset, int(variant[1:-4]))
+        path = web_media.still(asset, int(variant[1:-4]), _config())
         mimetype = "image/jpeg"
     else:
         abort(404)
@@ -122,56 +117,6 @@ def media_file(token: str, variant: str) -> Response:
     response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
-
-
-def _still_source(asset: MediaAsset) -> Path | None:
-    config = _config()
-    if asset.kind == "poster":
-        return media_service.file_path(asset, config, "original")
-    if asset.kind == "video":
-        return media_service.file_path(asset, config, "thumbnail")
-    # A banner is drawn for each board: the widest drawing stands for it.
-    drawings = sorted((d for d in asset.derivatives if d.kind == "rendition" and d.state == "done"),
-                      key=lambda d: d.width * d.height, reverse=True)
-    return media_service.file_path(asset, config, "rendition", drawings[0].profile_key) if drawings else None
-
-
-def _still(asset: MediaAsset, width: int) -> Path | None:
-    """The still at most `width` wide as JPEG, made once (named by the file's hash) and kept."""
-    target = _config().data_dir / "web" / asset.sha256[:2] / f"{asset.sha256}-{asset.kind}-w{width}.jpg"
-    if target.exists():
-        return target
-    source = _still_source(asset)
-    if source is None or not source.exists():
-        return None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with Image.open(source) as image:
-        picture = ImageOps.exif_transpose(image).convert("RGB")
-        if picture.width > width:
-            picture = picture.resize((width, max(1, round(picture.height * width / picture.width))), Image.LANCZOS)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                picture.save(out, "JPEG", quality=85, optimize=True, progressive=True)
-            os.replace(temporary, target)  # whole or not at all, whoever makes it first
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    return target
-
-
-def _web_video(asset: MediaAsset) -> Path | None:
-    """The widest H.264 rendition (what every browser plays), or an MP4 original."""
-    if asset.kind != "video":
-        return None
-    config = _config()
-    for derivative in sorted((d for d in asset.derivatives if d.kind == "rendition" and d.state == "done"
-                              and (d.storage_key or "").endswith(".mp4")), key=lambda d: d.width, reverse=True):
-        path = media_service.file_path(asset, config, "rendition", derivative.profile_key)
-        if path is not None and path.exists():
-            return path
-    path = media_service.file_path(asset, config, "original")
-    return path if path is not None and asset.mime == "video/mp4" and path.exists() else None
 
 
 def image_set(asset: MediaAsset) -> dict[str, str]:

@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from cms.access import roles_required, signed_in
-from cms.errors import ValidationFailed
+from cms.errors import NotFound, ValidationFailed
 from cms.services import media as media_service
 from cms.services import website
 from cms.services.audit import Actor
 from cms.services.campaigns import get_campaign
+from cms.services.plans import get_plan
 from cms.web import commit_or_flash, flash_error
+from cms.website import export
 from cms.website.forms import MoveForm, PostForm, WebsiteForm
 
 bp = Blueprint("website", __name__)
@@ -128,3 +130,32 @@ def toggle_media(asset_id: int) -> Response:
         if ok:
             flash(_("On the website.") if asset.web_public else _("Off the website."), "success")
     return redirect(url_for("website.campaign_posts", campaign_id=asset.campaign_id))
+
+
+@bp.route("/campaigns/<int:campaign_id>/website/export.zip")
+@signed_in
+def export_campaign(campaign_id: int) -> Response:
+    """The campaign's public page as HTML and media in a zip, for a portal that takes no feed."""
+    campaign = get_campaign(campaign_id)
+    return _send_bundle(lambda: export.campaign_bundle(campaign.id), f"website-campaign-{campaign.id}.zip",
+                        url_for("website.campaign_posts", campaign_id=campaign.id))
+
+
+@bp.route("/plans/<int:plan_id>/website/export.zip")
+@signed_in
+def export_plan(plan_id: int) -> Response:
+    """The plan's public campaigns and posts as HTML and media in a zip."""
+    plan = get_plan(plan_id)
+    return _send_bundle(lambda: export.plan_bundle(plan.id), f"website-plan-{plan.id}.zip",
+                        url_for("plans.detail", plan_id=plan.id))
+
+
+def _send_bundle(make: Any, name: str, back: str) -> Response:
+    try:
+        bundle = make()
+    except NotFound:
+        flash(_("Nothing of it is on the website yet, so there is nothing to export."), "error")
+        return redirect(back)
+    response = send_file(bundle.file, mimetype="application/zip", as_attachment=True, download_name=name, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -130,3 +130,44 @@ def test_the_widget_on_a_page_of_another_origin_shows_the_poster(
         context.close()
         portal.shutdown()
         portal.server_close()
+
+
+def test_the_portal_export_opens_from_disk_with_its_images(browser: Any, client: Any, app: Flask, accounts: Any,
+                                                           imported_plan: Any, screenshots: Path,
+                                                           tmp_path: Path) -> None:
+    """A webmaster unpacks the zip and opens index.html: the pages and the poster load from
+    the folder alone (nothing is fetched from the department's server)."""
+    import io
+    import zipfile
+
+    poster = poster_on_campaign(client, app, accounts.token("editor"), accounts.token("approver"), 7,
+                                alt="Áp phích: phân loại rác tại nguồn")
+    writer, reviewer = people(app, accounts)
+    now = datetime.now(UTC)
+    with app.app_context():
+        website.set_web_public(db.session.get(MediaAsset, poster), True, writer)
+        post = approved("Phân loại rác tại nguồn", "", "Hướng dẫn cho hộ gia đình.", [poster], writer, reviewer, now)
+        website.move(post, "published", writer, now)
+        db.session.commit()
+    accounts.login("editor")
+    answer = client.get(f"/campaigns/{CAMPAIGN}/website/export.zip")
+    with zipfile.ZipFile(io.BytesIO(answer.get_data())) as archive:
+        archive.extractall(tmp_path)
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    requested: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto((tmp_path / "index.html").as_uri())
+        page.locator(f"a[href='campaign-{CAMPAIGN}.html']").click()
+        image = page.locator(".gallery img[alt='Áp phích: phân loại rác tại nguồn']")
+        image.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+        page.screenshot(path=str(screenshots / "portal-export-campaign.png"), full_page=True)
+        page.locator("ul.posts a", has_text="Phân loại rác tại nguồn").click()
+        expect(page.locator("article h1")).to_have_text("Phân loại rác tại nguồn")
+    finally:
+        context.close()
+    assert requested and all(url.startswith("file://") for url in requested), requested

@@ -1,7 +1,7 @@
 """Nothing unapproved, rejected, archived, undescribed or unpublished reaches any public
-page, feed or media URL, whatever order statuses change in (hypothesis): after every
-step, everything the website serves is checked against what the rules allow,
-worked out here from the rows themselves."""
+page, feed, media URL or portal export, whatever order statuses change in (hypothesis):
+after every step, everything the website serves is checked against what the rules
+allow, worked out here from the rows themselves."""
 from __future__ import annotations
 
 import re
@@ -17,7 +17,7 @@ from cms.errors import PanoledError
 from cms.extensions import db
 from cms.models import Campaign, MediaAsset, Plan, WebPost
 from cms.services import website
-from website_setup import CAMPAIGN, people, poster_on_campaign
+from website_setup import CAMPAIGN, bundle, people, poster_on_campaign
 
 POSTERS = 3
 steps = st.lists(st.one_of(
@@ -34,6 +34,8 @@ steps = st.lists(st.one_of(
 
 MEDIA = re.compile(r"/public/media/([A-Za-z0-9_-]+)/")
 POST = re.compile(r"/public/posts/(\d+)")
+EXPORTED_MEDIA = re.compile(r"media/(\d+)[-.]")
+EXPORTED_POST = re.compile(r"post-(\d+)\.html")
 
 
 def _served(client: FlaskClient) -> str:
@@ -54,12 +56,31 @@ def _served(client: FlaskClient) -> str:
     return "\n".join(texts)
 
 
+def _exported(staff: FlaskClient) -> tuple[str, set[str]]:
+    """The pages and file names of every portal export (a zip, or a redirect when nothing is public)."""
+    urls = [f"/campaigns/{CAMPAIGN}/website/export.zip"]
+    urls += [f"/plans/{plan_id}/website/export.zip" for plan_id in db.session.scalars(db.select(Plan.id))]
+    texts, names = [], set()
+    for url in urls:
+        with staff.application.app_context():  # its own g: the signed-in user is not the public visitor's
+            answer = staff.get(url)
+        if answer.status_code == 302:  # nothing of it is public: back to the staff page, no zip
+            assert answer.location.endswith(("/website", f"/plans/{url.split('/')[2]}")), answer.location
+            continue
+        listed, pages = bundle(answer)
+        names |= set(listed)
+        texts += pages.values()
+    return "\n".join(texts), names
+
+
 def test_only_what_the_rules_allow_is_ever_public(app: Flask, client: FlaskClient, accounts: Any,
                                                   imported_plan: Any) -> None:
     editor, approver = accounts.token("editor"), accounts.token("approver")
     posters = [poster_on_campaign(client, app, editor, approver, 10 + n, alt=f"Áp phích số {n}") for n in range(POSTERS)]
     writer, reviewer = people(app, accounts)
     counter = {"posts": 0}
+    staff = app.test_client()
+    accounts.login("auditor", client=staff)
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(steps)
@@ -68,7 +89,7 @@ def test_only_what_the_rules_allow_is_ever_public(app: Flask, client: FlaskClien
             for kind, which, value in plan:
                 _apply(kind, which, value, posters, writer, reviewer, counter)
                 db.session.commit()
-                _check(client, posters)
+                _check(client, staff, posters)
 
     run()
 
@@ -105,19 +126,24 @@ def _apply(kind: str, which: Any, value: Any, posters: list[int], writer: Any, r
         db.session.rollback()  # a refused step changes nothing
 
 
-def _check(client: FlaskClient, posters: list[int]) -> None:
+def _check(client: FlaskClient, staff: FlaskClient, posters: list[int]) -> None:
     db.session.expire_all()
     posts = list(db.session.scalars(db.select(WebPost)))
     published = {post.id for post in posts if post.status == "published"}
-    allowed_tokens = set()
+    allowed_tokens, allowed_assets = set(), set()
     for asset in (db.session.get(MediaAsset, asset_id) for asset_id in posters):
         in_published = any(link.asset_id == asset.id for post in posts if post.id in published
                            for link in post.media_links)
         if asset.status == "approved" and asset.alt_text and (asset.web_public or in_published) and asset.web_token:
             allowed_tokens.add(asset.web_token)
+            allowed_assets.add(asset.id)
     served = _served(client)
     assert set(MEDIA.findall(served)) <= allowed_tokens
     assert {int(post_id) for post_id in POST.findall(served)} <= published
+    exported, names = _exported(staff)
+    assert {int(asset_id) for asset_id in EXPORTED_MEDIA.findall(" ".join(names))} <= allowed_assets
+    assert {int(post_id) for post_id in EXPORTED_POST.findall(" ".join(names))} <= published
+    served += "\n" + exported
     for post in posts:
         if post.id not in published:
             assert f">{post.title}<" not in served and f"<title>{post.title}</title>" not in served
