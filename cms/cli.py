@@ -691,6 +691,68 @@ def report_acceptance(campaign_id: int | None, plan_number: str | None, date_fro
         sys.exit(1)
 
 
+@main.group("website")
+def website_group() -> None:
+    """The department's website: the portal bundle, and pushing posts to the portal."""
+
+
+@website_group.command("export")
+@click.option("--campaign", "campaign_id", type=int, default=None, help="The campaign's id (see `campaign list`).")
+@click.option("--plan", "plan_number", default=None, help="A whole plan instead (e.g. 81/KH-STNMT).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True,
+              help="The zip to write.")
+@with_appcontext
+@friendly_errors
+def website_export(campaign_id: int | None, plan_number: str | None, output: Path) -> None:
+    """Write the "export for the portal" zip: the public pages as HTML with their images."""
+    import shutil
+
+    from cms.services.acceptance import plan_by_number
+    from cms.website import export
+
+    if (campaign_id is None) == (plan_number is None):
+        raise click.UsageError("Give either --campaign or --plan.")
+    from cms.errors import NotFound
+
+    plan_id = plan_by_number(plan_number).id if plan_number is not None else None
+    try:
+        with current_app.test_request_context():
+            bundle = export.campaign_bundle(campaign_id) if campaign_id is not None else export.plan_bundle(plan_id or 0)
+    except NotFound:
+        raise click.ClickException("nothing of it is on the website yet, so there is nothing to export "
+                                   "(approved media with alt text put on the website, or a published post)") from None
+    partial = output.with_name(output.name + ".partial")
+    with bundle.file, partial.open("wb") as out:
+        shutil.copyfileobj(bundle.file, out)
+    partial.replace(output)
+    pages = sum(1 for name in bundle.names if name.endswith(".html"))
+    files = sum(1 for name in bundle.names if name.startswith("media/"))
+    click.echo(f"{output}: {pages} page(s), {files} media file(s)")
+
+
+@website_group.command("push")
+@with_appcontext
+@friendly_errors
+def website_push() -> None:
+    """One round of pushing posts to the portal ([publishing] in the configuration), as the
+    scheduler does every half minute: publish what is new or changed, take down what left."""
+    from datetime import UTC, datetime
+
+    from cms.services import portal
+
+    settings = _settings()
+    if not settings.publishing.kind:
+        raise click.ClickException("no portal is configured: set [publishing] kind, url, user and "
+                                   "application_password (see README)")
+    done = portal.sync(settings, datetime.now(UTC))
+    click.echo(f"published {len(done.published)}, taken down {len(done.withdrawn)}, files uploaded {done.uploaded}, "
+               f"files deleted {done.deleted}")
+    for problem in done.failed:
+        click.echo(problem, err=True)
+    if done.failed:
+        sys.exit(1)
+
+
 @main.command("run")
 @click.option("--host", default=None, help="Address to listen on (default: [web] host).")
 @click.option("--port", type=int, default=None, help="Port (default: [web] port).")

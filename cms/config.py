@@ -122,6 +122,20 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class PublishingConfig:
+    """A portal the published posts are pushed to (cms.publishers), besides the /public/ pages."""
+
+    kind: str = ""                  # "" (none) or "wordpress"
+    url: str = ""                   # the portal's address, e.g. https://stnmt.example.gov.vn
+    user: str = ""                  # the portal account that publishes
+    application_password: str = ""  # its application password: set it in the environment, never in a file in git
+    timeout_seconds: float = 30.0   # per request to the portal
+
+    def __repr__(self) -> str:  # the password never reaches a log or a traceback through the config
+        return f"PublishingConfig(kind={self.kind!r}, url={self.url!r}, user={self.user!r})"
+
+
+@dataclass(frozen=True)
 class BoardProfileConfig:
     """A board size renditions are made for, until boards are registered."""
 
@@ -153,6 +167,7 @@ class Config:
     boards: BoardsConfig = field(default_factory=BoardsConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    publishing: PublishingConfig = field(default_factory=PublishingConfig)
     board_profiles: tuple[BoardProfileConfig, ...] = DEFAULT_PROFILES
     source: str = ""  # the file this was read from, for messages
 
@@ -185,6 +200,7 @@ SECTIONS: dict[str, type] = {
     "boards": BoardsConfig,
     "simulator": SimulatorConfig,
     "retention": RetentionConfig,
+    "publishing": PublishingConfig,
 }
 
 
@@ -364,6 +380,12 @@ def _validate(config: Config) -> None:
         (0 <= config.simulator.port <= 65535, "simulator.port", "must be between 0 (a free port) and 65535"),
         (bool(config.organisation.name.strip()), "organisation.name", "must not be empty"),
         (1 <= config.retention.archive_after_days <= 36500, "retention.archive_after_days", "must be between 1 and 36500"),
+        (config.publishing.kind in ("", "wordpress"), "publishing.kind", "must be empty (no portal) or wordpress"),
+        (not config.publishing.kind or config.publishing.url.startswith(("https://", "http://")), "publishing.url",
+         "must be the portal's http(s):// address"),
+        (not config.publishing.kind or bool(config.publishing.user and config.publishing.application_password),
+         "publishing.user", "and publishing.application_password must both be set"),
+        (1 <= config.publishing.timeout_seconds <= 300, "publishing.timeout_seconds", "must be between 1 and 300"),
     ]
     for ok, key, problem in checks:
         if not ok:

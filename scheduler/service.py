@@ -51,6 +51,7 @@ OVERRUN_GRACE_SECONDS = 5.0  # past the push timeout before a push is given up a
 MAX_QUEUED = 100_000
 RECONCILE_WAIT_SECONDS = 120.0  # how long a term that ends waits for its last reconcile
 PUBLISH_SECONDS = 10
+PORTAL_SECONDS = 30
 VERIFY_ROUND_SECONDS = 3600  # how often the leader looks for chains not verified whole lately
 WHOLE_CHECK_HOURS = 24  # ... and verifies those not found intact for this long
 
@@ -133,6 +134,11 @@ class SchedulerService:
         self._jobs.add_job(self.publish_posts, "interval", seconds=PUBLISH_SECONDS, id="publish",
                            next_run_time=datetime.now(UTC), coalesce=True, max_instances=1,
                            misfire_grace_time=PUBLISH_SECONDS)
+        # Posts pushed to the department's portal, if one is configured; on its own job, so a
+        # slow portal delays neither publishing here nor the boards.
+        self._jobs.add_job(self.push_to_portal, "interval", seconds=PORTAL_SECONDS, id="portal",
+                           next_run_time=datetime.now(UTC) + timedelta(seconds=5), coalesce=True, max_instances=1,
+                           misfire_grace_time=PORTAL_SECONDS)
         self._jobs.start()
         while not self.stopping.is_set() and not self._lost.is_set():
             self.stopping.wait(0.5)
@@ -226,6 +232,25 @@ class SchedulerService:
                 db.session.rollback()
                 log.exception("scheduler %s: publishing website posts failed; the next round tries again", self.name)
                 return []
+            finally:
+                db.session.remove()
+
+    def push_to_portal(self) -> None:
+        """A round of cms.services.portal: the portal shows the published posts and nothing else."""
+        from cms.extensions import db
+        from cms.services import portal
+
+        if not self.leading.is_set() or not self.app.config["PANOLED"].publishing.kind:
+            return
+        with self.app.app_context():
+            try:
+                done = portal.sync(self.app.config["PANOLED"], self.clock())
+                if done.published or done.withdrawn:
+                    log.info("scheduler %s: portal: published %s, taken down %s", self.name, done.published,
+                             done.withdrawn)
+            except Exception:
+                db.session.rollback()
+                log.exception("scheduler %s: pushing posts to the portal failed; the next round tries again", self.name)
             finally:
                 db.session.remove()
 

@@ -25,6 +25,9 @@ from cms.config import load_config
 from cms.database import upgrade
 from cms.extensions import db
 
+# The real WordPress of the publisher tests: one site per session (per xdist worker), shared.
+pytest_plugins = ["wordpress_site"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_PLAN = REPO.parent / "shared" / "plan" / "ke-hoach-81-KH-STNMT-2024.txt"
 DEMO_PLAN = REPO / "cms" / "demo" / "ke-hoach-81-KH-STNMT-2024.txt"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cms.extensions import db
@@ -53,3 +53,43 @@ class WebPostMedia(db.Model):
 
     post: Mapped[WebPost] = relationship(back_populates="media_links")
     asset: Mapped[MediaAsset] = relationship()
+
+
+class PortalPost(db.Model):
+    """A post as pushed to a portal through a publisher (cms.publishers): the portal's id and
+    link for it, what was last sent (a digest), and the last failure with its next try."""
+
+    __tablename__ = "portal_posts"
+    __table_args__ = (UniqueConstraint("portal", "post_id", name="uq_portal_posts_portal_post"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal: Mapped[str] = mapped_column(String(40))  # the publisher kind, e.g. "wordpress"
+    post_id: Mapped[int] = mapped_column(ForeignKey("web_posts.id", ondelete="RESTRICT"), index=True)
+    remote_id: Mapped[str] = mapped_column(String(64), default="")
+    remote_url: Mapped[str] = mapped_column(String(1000), default="")
+    state: Mapped[str] = mapped_column(String(12), default="waiting")  # waiting | published | withdrawn
+    digest: Mapped[str] = mapped_column(String(64), default="")  # of what the portal shows now
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # failures in a row
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    post: Mapped[WebPost] = relationship()
+
+
+class PortalMedia(db.Model):
+    """A media file uploaded to a portal: removed from it as soon as nothing published shows it."""
+
+    __tablename__ = "portal_media"
+    __table_args__ = (UniqueConstraint("portal", "asset_id", "variant", name="uq_portal_media_portal_asset_variant"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal: Mapped[str] = mapped_column(String(40))
+    # RESTRICT: a copy on a portal is never forgotten while it is there.
+    asset_id: Mapped[int] = mapped_column(ForeignKey("media_assets.id", ondelete="RESTRICT"), index=True)
+    variant: Mapped[str] = mapped_column(String(20))  # "still" or "video"
+    sha256: Mapped[str] = mapped_column(String(64))  # of the asset's file when uploaded
+    alt_text: Mapped[str] = mapped_column(Text, default="")
+    remote_id: Mapped[str] = mapped_column(String(64))
+    remote_url: Mapped[str] = mapped_column(String(1000))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

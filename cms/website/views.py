@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from cms.access import roles_required, signed_in
 from cms.errors import NotFound, ValidationFailed
 from cms.services import media as media_service
-from cms.services import website
+from cms.services import portal, website
 from cms.services.audit import Actor
 from cms.services.campaigns import get_campaign
 from cms.services.plans import get_plan
@@ -64,9 +64,11 @@ def post_page(post_id: int, form: PostForm | None = None) -> str:
     form = form or PostForm(formdata=None, title=post.title, summary=post.summary, body=post.body,
                             media=[link.asset_id for link in post.media_links])
     form.media.choices = [(a.id, a.display_name) for a in _eligible(post.campaign_id) if a.alt_text]
+    portal_kind = current_app.config["PANOLED"].publishing.kind
     return render_template("website/post.html", post=post, campaign=post.campaign, form=form,
                            moves=website.allowed_moves(post, _actor()), move_form=MoveForm(formdata=None),
-                           assets=website.post_media(post), image_set=_preview_image)
+                           assets=website.post_media(post), image_set=_preview_image, portal_kind=portal_kind,
+                           portal=portal.state_of(post.id, portal_kind) if portal_kind else None)
 
 
 def _preview_image(asset: Any) -> dict[str, str]:

@@ -112,3 +112,23 @@ def test_the_export_is_for_signed_in_staff(app: Flask, client: Any, accounts: An
         db.session.commit()
     answer = client.get(f"/campaigns/{CAMPAIGN}/website/export.zip")
     assert answer.status_code == 302 and "/login" in answer.location
+
+
+def test_website_export_writes_the_zip_from_the_command_line(app: Flask, client: Any, accounts: Any,
+                                                             imported_plan: Any, runner: Any, tmp_path: Any) -> None:
+    from cms.cli import main
+
+    out = tmp_path / "cong-thong-tin.zip"
+    answer = runner.invoke(main, ["website", "export", "--campaign", str(CAMPAIGN), "-o", str(out)])
+    assert answer.exit_code != 0 and not out.exists()  # nothing public yet: a clear refusal, no file
+    assert "nothing to export" in answer.output
+    poster = poster_on_campaign(client, app, accounts.token("editor"), accounts.token("approver"), 8)
+    writer, _reviewer = people(app, accounts)
+    with app.app_context():
+        website.set_web_public(db.session.get(MediaAsset, poster), True, writer)
+        db.session.commit()
+    answer = runner.invoke(main, ["website", "export", "--plan", imported_plan.heading.number, "-o", str(out)])
+    assert answer.exit_code == 0, answer.output
+    with zipfile.ZipFile(out) as archive:
+        assert f"campaign-{CAMPAIGN}.html" in archive.namelist() and f"media/{poster}-w960.jpg" in archive.namelist()
+    assert "page(s)" in answer.output
