@@ -381,8 +381,8 @@ def _validate(config: Config) -> None:
         (bool(config.organisation.name.strip()), "organisation.name", "must not be empty"),
         (1 <= config.retention.archive_after_days <= 36500, "retention.archive_after_days", "must be between 1 and 36500"),
         (config.publishing.kind in ("", "wordpress"), "publishing.kind", "must be empty (no portal) or wordpress"),
-        (not config.publishing.kind or config.publishing.url.startswith(("https://", "http://")), "publishing.url",
-         "must be the portal's http(s):// address"),
+        (not config.publishing.kind or _safe_portal_url(config.publishing.url), "publishing.url",
+         "must be the portal's https:// address (the application password travels with every request)"),
         (not config.publishing.kind or bool(config.publishing.user and config.publishing.application_password),
          "publishing.user", "and publishing.application_password must both be set"),
         (1 <= config.publishing.timeout_seconds <= 300, "publishing.timeout_seconds", "must be between 1 and 300"),
@@ -400,6 +400,19 @@ def _validate(config: Config) -> None:
     url = config.database.url
     if url and not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
         raise ConfigError(f"database.url: only sqlite:/// and postgresql:// are supported, got {url.split(':')[0]}:")
+
+
+def _safe_portal_url(url: str) -> bool:
+    """https://, or plain http:// to this machine only."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if not parts.hostname:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"))
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:

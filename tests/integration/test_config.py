@@ -90,3 +90,22 @@ def test_a_logo_must_be_a_bitmap_image(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         load_config(write(tmp_path, '[organisation]\nlogo = "logo.svg"\n'), environ={})
     assert "organisation.logo" in str(error.value)
+
+
+@pytest.mark.parametrize(("section", "named"), [
+    ('kind = "joomla"', "publishing.kind"),
+    ('kind = "wordpress"\nurl = "http://portal.example.gov.vn"\nuser = "u"', "publishing.url"),
+    ('kind = "wordpress"\nurl = "http://localhost.example.org"\nuser = "u"', "publishing.url"),
+    ('kind = "wordpress"\nurl = "https://portal.example.gov.vn"', "publishing.user"),
+])
+def test_a_portal_needs_https_an_account_and_a_known_kind(tmp_path: Path, section: str, named: str) -> None:
+    path = write(tmp_path, f"[publishing]\n{section}\n")
+    with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
+        load_config(path, environ={"PANOLED_PUBLISHING__APPLICATION_PASSWORD": "abcd efgh ijkl mnop qrst uvwx"})
+
+
+def test_the_portal_password_comes_from_the_environment_and_is_not_in_the_repr(tmp_path: Path) -> None:
+    path = write(tmp_path, '[publishing]\nkind = "wordpress"\nurl = "https://portal.example.gov.vn"\nuser = "panoled"\n')
+    config = load_config(path, environ={"PANOLED_PUBLISHING__APPLICATION_PASSWORD": "abcd efgh ijkl mnop qrst uvwx"})
+    assert config.publishing.application_password == "abcd efgh ijkl mnop qrst uvwx"
+    assert "abcd" not in repr(config) and "abcd" not in repr(config.publishing)

@@ -1,5 +1,5 @@
 """Nothing unapproved, rejected, archived, undescribed or unpublished reaches any public
-page, feed, media URL or portal export, whatever order statuses change in (hypothesis):
+page, feed, widget, oEmbed answer, media URL or portal export, whatever order statuses change in (hypothesis):
 after every step, everything the website serves is checked against what the rules
 allow, worked out here from the rows themselves."""
 from __future__ import annotations
@@ -47,6 +47,9 @@ def _served(client: FlaskClient) -> str:
         urls += [f"/public/campaigns/{campaign_id}", f"/public/campaigns/{campaign_id}/feed.atom",
                  f"/public/campaigns/{campaign_id}/feed.json"]
     urls += [f"/public/posts/{post_id}" for post_id in db.session.scalars(db.select(WebPost.id))]
+    urls += [f"/public/widget/campaigns/{CAMPAIGN}", f"/public/oembed?url=http://localhost/public/campaigns/{CAMPAIGN}"]
+    urls += [f"/public/oembed?url=http://localhost/public/posts/{post_id}"
+             for post_id in db.session.scalars(db.select(WebPost.id))]
     texts = []
     for url in urls:
         answer = client.get(url)
