@@ -722,9 +722,13 @@ def website_export(campaign_id: int | None, plan_number: str | None, output: Pat
         raise click.ClickException("nothing of it is on the website yet, so there is nothing to export "
                                    "(approved media with alt text put on the website, or a published post)") from None
     partial = output.with_name(output.name + ".partial")
-    with bundle.file, partial.open("wb") as out:
-        shutil.copyfileobj(bundle.file, out)
-    partial.replace(output)
+    try:
+        with bundle.file, partial.open("wb") as out:
+            shutil.copyfileobj(bundle.file, out)
+        partial.replace(output)  # all or nothing under the name asked for
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(f"cannot write {output}: {error.strerror or error}") from None
     pages = sum(1 for name in bundle.names if name.endswith(".html"))
     files = sum(1 for name in bundle.names if name.startswith("media/"))
     click.echo(f"{output}: {pages} page(s), {files} media file(s)")
@@ -745,6 +749,8 @@ def website_push() -> None:
         raise click.ClickException("no portal is configured: set [publishing] kind, url, user and "
                                    "application_password (see README)")
     done = portal.sync(settings, datetime.now(UTC))
+    if done.busy:
+        raise click.ClickException("another round is running (the scheduler's, or another push): try again shortly")
     click.echo(f"published {len(done.published)}, taken down {len(done.withdrawn)}, files uploaded {done.uploaded}, "
                f"files deleted {done.deleted}")
     for problem in done.failed:

@@ -69,6 +69,7 @@ class PortalPost(db.Model):
     remote_url: Mapped[str] = mapped_column(String(1000), default="")
     state: Mapped[str] = mapped_column(String(12), default="waiting")  # waiting | published | withdrawn
     digest: Mapped[str] = mapped_column(String(64), default="")  # of what the portal shows now
+    asset_ids: Mapped[str] = mapped_column(Text, default="")  # the media it shows there, "3,7"
     error: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # failures in a row
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -78,7 +79,8 @@ class PortalPost(db.Model):
 
 
 class PortalMedia(db.Model):
-    """A media file uploaded to a portal: removed from it as soon as nothing published shows it."""
+    """A media file uploaded, or being uploaded, to a portal: removed from it as soon as
+    nothing published shows it."""
 
     __tablename__ = "portal_media"
     __table_args__ = (UniqueConstraint("portal", "asset_id", "variant", name="uq_portal_media_portal_asset_variant"),)
@@ -90,6 +92,8 @@ class PortalMedia(db.Model):
     variant: Mapped[str] = mapped_column(String(20))  # "still" or "video"
     sha256: Mapped[str] = mapped_column(String(64))  # of the asset's file when uploaded
     alt_text: Mapped[str] = mapped_column(Text, default="")
-    remote_id: Mapped[str] = mapped_column(String(64))
-    remote_url: Mapped[str] = mapped_column(String(1000))
+    # Recorded before the upload starts: an upload whose answer was lost is found by this name.
+    file_name: Mapped[str] = mapped_column(String(200))
+    remote_id: Mapped[str] = mapped_column(String(64), default="")  # "" while the upload is unconfirmed
+    remote_url: Mapped[str] = mapped_column(String(1000), default="")
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

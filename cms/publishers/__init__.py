@@ -37,7 +37,8 @@ class RemotePost:
 
 @dataclass(frozen=True)
 class PostContent:
-    """What a post on the portal shows. `html` names files by their portal addresses."""
+    """What a post on the portal shows: `title` and `summary` as plain text, `html` as
+    markup that names files by their portal addresses."""
 
     title: str
     summary: str
@@ -50,7 +51,12 @@ class Publisher(ABC):
 
     @abstractmethod
     def upload(self, path: Path, file_name: str, mime: str, alt_text: str) -> RemoteFile:
-        """Upload a file; the portal serves it publicly from then on."""
+        """Upload a file under a name unique to it; the portal serves it publicly from then on."""
+
+    @abstractmethod
+    def find_files(self, file_name: str) -> list[RemoteFile]:
+        """The files the portal holds that were uploaded under this name (an upload whose
+        answer was lost may still have arrived)."""
 
     @abstractmethod
     def delete_file(self, remote_id: str) -> None:

@@ -8,6 +8,7 @@ they leave the portal's uploads folder rather than a trash. Routes are addressed
 """
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,11 @@ RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 GONE_STATUSES = frozenset({404, 410})
 
 
-class _Gone(Exception):
+class _Gone(PublishError):
     """The portal has no such post or file (any more)."""
+
+    def __init__(self, route: str) -> None:
+        super().__init__(f"WordPress has no {route} (any more)", retry=True)
 
 
 class WordPressPublisher(Publisher):
@@ -40,17 +44,25 @@ class WordPressPublisher(Publisher):
     # Files ------------------------------------------------------------------------------------
 
     def upload(self, path: Path, file_name: str, mime: str, alt_text: str) -> RemoteFile:
+        """The file keeps its name as its title in WordPress (so `find_files` finds it); the
+        alt text describes it, and is its caption, escaped: WordPress shows captions as markup."""
         with path.open("rb") as body:
             answer = self._call("POST", "/wp/v2/media", data=body, headers={
                 "Content-Type": mime, "Content-Disposition": f'attachment; filename="{file_name}"'})
         remote_id = str(answer["id"])
         try:
-            self._call("POST", f"/wp/v2/media/{remote_id}", json={"alt_text": alt_text, "caption": alt_text,
-                                                                  "title": alt_text[:200]})
+            self._call("POST", f"/wp/v2/media/{remote_id}", json={"alt_text": alt_text, "caption": escape(alt_text)})
         except BaseException:
-            self._forget(remote_id)  # nothing left behind undescribed
+            self._forget(remote_id)  # nothing left behind undescribed (and if this fails, the name finds it)
             raise
         return RemoteFile(remote_id, str(answer.get("source_url") or ""))
+
+    def find_files(self, file_name: str) -> list[RemoteFile]:
+        stem = file_name.rsplit(".", 1)[0]
+        found = self._call_list("GET", "/wp/v2/media", params={"search": stem, "per_page": "100",
+                                                                "context": "edit"})
+        return [RemoteFile(str(item["id"]), str(item.get("source_url") or "")) for item in found
+                if isinstance(item, dict) and (item.get("title") or {}).get("raw") == stem]
 
     def delete_file(self, remote_id: str) -> None:
         try:
@@ -67,7 +79,9 @@ class WordPressPublisher(Publisher):
     # Posts ------------------------------------------------------------------------------------
 
     def publish(self, remote_id: str, content: PostContent) -> RemotePost:
-        fields = {"title": content.title, "content": content.html, "excerpt": content.summary, "status": "publish",
+        # WordPress takes titles and excerpts as markup: plain text is escaped to stay text.
+        fields = {"title": escape(content.title, quote=False), "content": content.html,
+                  "excerpt": escape(content.summary, quote=False), "status": "publish",
                   "featured_media": int(content.featured) if content.featured else 0}
         if remote_id:
             try:
@@ -89,6 +103,18 @@ class WordPressPublisher(Publisher):
     # HTTP -------------------------------------------------------------------------------------
 
     def _call(self, method: str, route: str, params: dict[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
+        body = self._request(method, route, params, **kwargs)
+        if not isinstance(body, dict):
+            raise PublishError(f"WordPress answered {method} {route} with unexpected JSON", retry=False)
+        return body
+
+    def _call_list(self, method: str, route: str, params: dict[str, str] | None = None) -> list[Any]:
+        body = self._request(method, route, params)
+        if not isinstance(body, list):
+            raise PublishError(f"WordPress answered {method} {route} with unexpected JSON", retry=False)
+        return body
+
+    def _request(self, method: str, route: str, params: dict[str, str] | None = None, **kwargs: Any) -> Any:
         try:
             answer = self.session.request(method, self.url, params={"rest_route": route, **(params or {})},
                                           timeout=self.timeout, allow_redirects=False, **kwargs)
@@ -101,13 +127,10 @@ class WordPressPublisher(Publisher):
             raise PublishError(f"WordPress answered {answer.status_code} to {method} {route}: {_reason(answer)}",
                                retry=answer.status_code in RETRY_STATUSES)
         try:
-            body = answer.json()
+            return answer.json()
         except ValueError:
             raise PublishError(f"WordPress answered {method} {route} with something that is not JSON",
                                retry=True) from None
-        if not isinstance(body, dict):
-            raise PublishError(f"WordPress answered {method} {route} with unexpected JSON", retry=False)
-        return body
 
 
 def _reason(answer: requests.Response) -> str:

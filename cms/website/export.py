@@ -87,17 +87,24 @@ def _bundle(title: str, campaigns: list[Campaign], posts: list[WebPost]) -> Bund
     return _zip(pages, files.wanted, made)
 
 
+def _entry(name: str, stamp: tuple[int, ...]) -> zipfile.ZipInfo:
+    """A file readable by all once unpacked (a web server serving the pages must read them)."""
+    info = zipfile.ZipInfo(name, stamp)  # type: ignore[arg-type]
+    info.external_attr = 0o644 << 16
+    return info
+
+
 def _zip(pages: dict[str, str], media: dict[str, Path], made: datetime) -> Bundle:
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     stamp = made.timetuple()[:6]
     try:
         with zipfile.ZipFile(out, "w") as archive:
             for name, text in pages.items():
-                archive.writestr(zipfile.ZipInfo(name, stamp), text.encode("utf-8"), zipfile.ZIP_DEFLATED)
+                archive.writestr(_entry(name, stamp), text.encode("utf-8"), zipfile.ZIP_DEFLATED)
             css = Path(current_app.static_folder or "") / "public.css"
-            archive.writestr(zipfile.ZipInfo("style.css", stamp), css.read_bytes(), zipfile.ZIP_DEFLATED)
+            archive.writestr(_entry("style.css", stamp), css.read_bytes(), zipfile.ZIP_DEFLATED)
             for name, path in sorted(media.items()):
-                info = zipfile.ZipInfo(name, stamp)
+                info = _entry(name, stamp)
                 info.compress_type = zipfile.ZIP_STORED  # JPEG and H.264 do not shrink further
                 with path.open("rb") as source, archive.open(info, "w", force_zip64=True) as target:
                     shutil.copyfileobj(source, target, 1024 * 1024)

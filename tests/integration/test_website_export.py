@@ -132,3 +132,7 @@ def test_website_export_writes_the_zip_from_the_command_line(app: Flask, client:
     with zipfile.ZipFile(out) as archive:
         assert f"campaign-{CAMPAIGN}.html" in archive.namelist() and f"media/{poster}-w960.jpg" in archive.namelist()
     assert "page(s)" in answer.output
+    with zipfile.ZipFile(out) as archive:  # unpacked, a web server can read every file
+        assert {info.external_attr >> 16 for info in archive.infolist()} == {0o644}
+    answer = runner.invoke(main, ["website", "export", "--campaign", str(CAMPAIGN), "-o", str(tmp_path / "no" / "x.zip")])
+    assert answer.exit_code != 0 and "cannot write" in answer.output and not (tmp_path / "no").exists()

@@ -264,3 +264,142 @@ def test_website_push_runs_one_round_from_the_command_line(settings: Any, wordpr
     assert wordpress.application_password not in answer.output
     with app.app_context():
         db.engine.dispose()
+
+
+class LostAnswers(WordPressPublisher):
+    """WordPress that takes an upload but whose answer never arrives (a timeout after the body
+    was sent), as a slow portal making image sizes of a large poster does."""
+
+    def upload(self, path: Path, file_name: str, mime: str, alt_text: str) -> Any:
+        super().upload(path, file_name, mime, alt_text)
+        raise PublishError("WordPress could not be reached: ReadTimeout", retry=True)
+
+
+class RefusesPosts(WordPressPublisher):
+    def publish(self, remote_id: str, content: PostContent) -> Any:
+        raise PublishError("WordPress answered 400 to POST /wp/v2/posts: rest_invalid_param", retry=False)
+
+
+def _published_post(app: Flask, accounts: Any, title: str, media: list[int], summary: str = "") -> int:
+    writer, reviewer = people(app, accounts)
+    with app.app_context():
+        post = approved(title, summary, "Nội dung.", media, writer, reviewer, datetime.now(UTC))
+        website.move(post, "published", writer, datetime.now(UTC))
+        db.session.commit()
+        return post.id
+
+
+def _copies(admin_api: Any, app: Flask, asset_id: int) -> list[int]:
+    """WordPress's files uploaded for this medium's still (by their exact name: the site is shared
+    by the tests of a session, whose databases reuse ids)."""
+    with app.app_context():
+        stem = f"panoled-{asset_id}-still-{db.session.get(MediaAsset, asset_id).sha256[:12]}"
+    found = admin_api("/wp/v2/media", search=stem, context="edit", per_page="100").json()
+    return [item["id"] for item in found if item["title"]["raw"] == stem]
+
+
+def test_plain_text_stays_text_on_the_portal(app: Flask, client: Any, accounts: Any, imported_plan: Any,
+                                             publisher: WordPressPublisher, admin_api: Any) -> None:
+    poster = poster_on_campaign(client, app, accounts.token("editor"), accounts.token("approver"), 2,
+                                alt='Áp phích <img src=x onerror=alert(9)> "A & B"')
+    post_id = _published_post(app, accounts, 'Rác thải <script>alert("t")</script> & nhựa', [poster],
+                              summary="Tóm tắt <img src=x onerror=alert(8)>")
+    with app.app_context():
+        assert portal.sync(app.config["PANOLED"], datetime.now(UTC), publisher).published == [post_id]
+        row = db.session.scalar(db.select(PortalPost))
+        file_id = db.session.scalar(db.select(PortalMedia)).remote_id
+    page = visitor(row.remote_url).text
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page
+    assert "onerror=alert(8)>" not in page and "<img src=x" not in page
+    held = admin_api(f"/wp/v2/media/{file_id}", context="edit").json()
+    assert "<img" not in held["alt_text"] and '"A & B"' in held["alt_text"]  # WordPress strips tags from alt text
+    assert "<img src=x" not in held["caption"]["rendered"]
+
+
+def test_an_upload_whose_answer_was_lost_is_found_again_never_doubled_or_forgotten(
+        app: Flask, client: Any, accounts: Any, imported_plan: Any, wordpress: WordPressSite,
+        publisher: WordPressPublisher, admin_api: Any) -> None:
+    lossy = LostAnswers(wordpress.url, wordpress.user, wordpress.application_password, session=_session())
+    poster = poster_on_campaign(client, app, accounts.token("editor"), accounts.token("approver"), 3,
+                                alt="Áp phích giữ lại")
+    post_id = _published_post(app, accounts, "Bài có áp phích giữ lại", [poster])
+    config = app.config["PANOLED"]
+    with app.app_context():
+        done = portal.sync(config, datetime.now(UTC), lossy)
+        assert done.unreachable and done.published == []
+        assert [(m.asset_id, m.remote_id) for m in db.session.scalars(db.select(PortalMedia))] == [(poster, "")]
+        later = db.session.scalar(db.select(PortalPost)).retry_at
+    assert len(_copies(admin_api, app, poster)) == 1  # it arrived, though nobody heard
+
+    with app.app_context():
+        done = portal.sync(config, later, publisher)
+        assert done.published == [post_id] and not done.failed
+        copy = db.session.scalar(db.select(PortalMedia))
+        assert copy.remote_id and done.uploaded == 0  # adopted, not sent twice
+    assert _copies(admin_api, app, poster) == [int(copy.remote_id)]
+
+
+def test_a_lost_upload_of_a_medium_that_leaves_the_website_is_deleted_from_the_portal(
+        app: Flask, client: Any, accounts: Any, imported_plan: Any, wordpress: WordPressSite,
+        publisher: WordPressPublisher, admin_api: Any) -> None:
+    lossy = LostAnswers(wordpress.url, wordpress.user, wordpress.application_password, session=_session())
+    poster = poster_on_campaign(client, app, accounts.token("editor"), accounts.token("approver"), 5,
+                                alt="Áp phích tải lên dở")
+    _published_post(app, accounts, "Bài sẽ mất áp phích", [poster])
+    with app.app_context():
+        portal.sync(app.config["PANOLED"], datetime.now(UTC), lossy)
+    assert len(_copies(admin_api, app, poster)) == 1
+    with app.app_context():
+        db.session.get(MediaAsset, poster).status = "archived"
+        db.session.commit()
+        done = portal.sync(app.config["PANOLED"], datetime.now(UTC), publisher)
+        assert done.deleted == 1 and db.session.scalar(db.select(PortalMedia)) is None
+    assert _copies(admin_api, app, poster) == []
+
+
+def test_a_post_that_cannot_be_sent_without_a_rejected_medium_is_taken_down(
+        app: Flask, client: Any, accounts: Any, imported_plan: Any, wordpress: WordPressSite,
+        publisher: WordPressPublisher, admin_api: Any) -> None:
+    refusing = RefusesPosts(wordpress.url, wordpress.user, wordpress.application_password, session=_session())
+    poster = poster_on_campaign(client, app, accounts.token("editor"), accounts.token("approver"), 6,
+                                alt="Áp phích sẽ bị từ chối sau khi đăng")
+    post_id = _published_post(app, accounts, "Bài sẽ phải gỡ", [poster])
+    with app.app_context():
+        portal.sync(app.config["PANOLED"], datetime.now(UTC), publisher)
+        remote_url = db.session.scalar(db.select(PortalPost)).remote_url
+        db.session.get(MediaAsset, poster).status = "rejected"
+        db.session.commit()
+        done = portal.sync(app.config["PANOLED"], datetime.now(UTC), refusing)
+        assert done.withdrawn == [post_id] and done.deleted == 1
+    assert visitor(remote_url).status_code == 404 and _copies(admin_api, app, poster) == []
+
+
+def test_a_broken_medium_holds_up_only_its_own_post(app: Flask, client: Any, accounts: Any, imported_plan: Any,
+                                                    publisher: WordPressPublisher, admin_api: Any) -> None:
+    editor, approver = accounts.token("editor"), accounts.token("approver")
+    good = poster_on_campaign(client, app, editor, approver, 7, alt="Áp phích tốt")
+    broken = poster_on_campaign(client, app, editor, approver, 8, alt="Áp phích hỏng tệp")
+    with app.app_context():  # the broken one's file damaged on disk, its website copies never made
+        from cms.services import media as media_service
+
+        media_service.file_path(db.session.get(MediaAsset, broken), app.config["PANOLED"], "original").write_bytes(
+            b"not a picture")
+    first = _published_post(app, accounts, "Bài tốt", [good])
+    second = _published_post(app, accounts, "Bài có tệp hỏng", [broken])
+    with app.app_context():
+        done = portal.sync(app.config["PANOLED"], datetime.now(UTC), publisher)
+        assert done.published == [first] and not done.unreachable
+        assert "post " + str(second) in " ".join(done.failed)
+        assert db.session.scalar(db.select(PortalPost).where(PortalPost.post_id == second)).error
+
+
+def test_two_rounds_never_run_at_once(app: Flask, client: Any, accounts: Any, imported_plan: Any,
+                                      publisher: WordPressPublisher) -> None:
+    _published_post(app, accounts, "Bài chờ lượt", [])
+    with app.app_context():
+        config = app.config["PANOLED"]
+        with portal._round_lock(config) as held:  # as another process's round would hold it
+            assert held
+            done = portal.sync(config, datetime.now(UTC), publisher)
+            assert done.busy and done.published == [] and db.session.scalar(db.select(PortalPost)) is None
+        assert portal.sync(config, datetime.now(UTC), publisher).published
