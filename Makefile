@@ -30,7 +30,7 @@ translations: $(VENV)/.installed
 extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k PanoledError -k ValidationFailed -k NotFound \
 	  -k Conflict -k PlanReadError -k WeakPassword -k TransitionNotAllowed -k InvalidCredentials \
-	  -k LoginThrottled -k MediaNotAccepted -k ApprovalNotAllowed -k MediaRejected:2 -k AdapterOptionsInvalid:2 -k ArchiveFailed -o cms/translations/messages.pot .
+	  -k LoginThrottled -k MediaNotAccepted -k ApprovalNotAllowed -k MediaRejected:2 -k AdapterOptionsInvalid:2 -k ArchiveFailed -k BackupFailed -o cms/translations/messages.pot .
 	$(BIN)/pybabel -q update -i cms/translations/messages.pot -d cms/translations
 
 # For developers changing models: write the next Alembic migration.

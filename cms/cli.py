@@ -691,6 +691,40 @@ def report_acceptance(campaign_id: int | None, plan_number: str | None, date_fro
         sys.exit(1)
 
 
+@main.command("backup")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True,
+              help="The backup file to write (a tar).")
+@with_appcontext
+@friendly_errors
+def backup_command(output: Path) -> None:
+    """Back up the database, media, play-log archives and secret key into one file, while
+    everything runs (the database as one consistent snapshot)."""
+    from cms.services.backup import backup
+
+    settings = _settings()
+    summary = backup(settings, settings.database_url, output)
+    click.echo(f"{summary.path}: {summary.dialect} database (revision {summary.revision}), {summary.files} file(s), "
+               f"{summary.bytes / 1e6:.1f} MB")
+
+
+@main.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Overwrite a database that already holds data.")
+@with_appcontext
+@friendly_errors
+def restore_command(source: Path, replace: bool) -> None:
+    """Put a backup back (database, media, archives, secret key). Stop the web app and the
+    schedulers first; the backup is checked whole before anything is replaced."""
+    from cms.extensions import db
+    from cms.services.backup import restore
+
+    settings = _settings()
+    db.engine.dispose()  # this process's own connections must not hold the database
+    summary = restore(settings, settings.database_url, source, replace=replace)
+    click.echo(f"restored {summary.path}: {summary.dialect} database (revision {summary.revision}), "
+               f"{summary.files} file(s)")
+
+
 @main.group("website")
 def website_group() -> None:
     """The department's website: the portal bundle, and pushing posts to the portal."""
