@@ -58,6 +58,9 @@ class DatabaseConfig:
 @dataclass(frozen=True)
 class StorageConfig:
     data_dir: str = "var"
+    # Behind nginx: files are sent by nginx from this internal location (which maps to
+    # data_dir) once the app has authorised the request; empty: the app sends them itself.
+    accel_redirect: str = ""
 
 
 @dataclass(frozen=True)
@@ -362,6 +365,9 @@ def _validate(config: Config) -> None:
         (1 <= config.media.max_video_minutes <= 24 * 60, "media.max_video_minutes", "must be between 1 and 1440"),
         (0 <= config.media.workers <= 16, "media.workers", "must be between 0 and 16"),
         (bool(config.storage.data_dir.strip()), "storage.data_dir", "must not be empty"),
+        (not config.storage.accel_redirect or (config.storage.accel_redirect.startswith("/")
+                                               and config.storage.accel_redirect.endswith("/")),
+         "storage.accel_redirect", "must be empty or an internal location like /_panoled_files/"),
         (1 <= config.scheduler.reconcile_seconds <= 3600, "scheduler.reconcile_seconds", "must be between 1 and 3600"),
         (1 <= config.scheduler.lookahead_hours <= 24 * 14, "scheduler.lookahead_hours", "must be between 1 and 336"),
         (1 <= config.scheduler.refresh_hours <= 24, "scheduler.refresh_hours", "must be between 1 and 24"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -188,14 +188,33 @@ def file(asset_id: int, what: str, profile_key: str = "") -> Response:
     return send_stored_file(path, _download_name(asset, what, profile_key, path.suffix))
 
 
+def send_data_file(path: Path, mimetype: str, etag: bool | str, download_name: str | None = None) -> Response:
+    """A file of the data folder, sent only after the caller authorised the request: by the app
+    itself, or, with `storage.accel_redirect` set, by nginx through an X-Accel-Redirect to its
+    internal location (nginx then answers Range requests; the app still answers 304 itself)."""
+    config = _config()
+    prefix = config.storage.accel_redirect
+    if not prefix:
+        return send_file(path, mimetype=mimetype, conditional=True, etag=etag, max_age=0, download_name=download_name)
+    relative = path.resolve().relative_to(config.data_dir.resolve())  # nothing outside the data folder
+    response = Response(b"", mimetype=mimetype)
+    response.headers["X-Accel-Redirect"] = prefix + quote(relative.as_posix())
+    if download_name:
+        response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(download_name)}"
+    stat = path.stat()
+    response.last_modified = stat.st_mtime
+    response.set_etag(etag if isinstance(etag, str) else f"{stat.st_mtime_ns:x}-{stat.st_size:x}")
+    return response.make_conditional(request)
+
+
 MIMETYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".mp4": "video/mp4",
              ".mov": "video/quicktime", ".webm": "video/webm"}
 
 
 def send_stored_file(path: Path, download_name: str, etag: bool | str = True) -> Response:
     """A stored media file with ETag (`etag` names it, e.g. the file's sha256), Range and nosniff."""
-    response = send_file(path, mimetype=MIMETYPES.get(path.suffix, "application/octet-stream"), conditional=True,
-                         etag=etag, max_age=0, download_name=download_name)
+    response = send_data_file(path, MIMETYPES.get(path.suffix, "application/octet-stream"), etag,
+                              download_name=download_name)
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

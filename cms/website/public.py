@@ -13,9 +13,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from cms.access import public
+from cms.assets.views import send_data_file
 from cms.errors import NotFound
 from cms.models import Campaign, MediaAsset, Plan, WebPost
 from cms.services import web_media, website
@@ -112,7 +113,7 @@ def media_file(token: str, variant: str) -> Response:
         abort(404)
     if path is None:
         abort(404)
-    response = send_file(path, mimetype=mimetype, conditional=True, etag=f"{asset.sha256[:32]}-{variant}", max_age=0)
+    response = send_data_file(path, mimetype, f"{asset.sha256[:32]}-{variant}")
     # Short: an asset taken off the website must leave caches soon.
     response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
