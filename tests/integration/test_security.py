@@ -310,3 +310,36 @@ def test_odd_query_strings_never_break_the_campaign_pages(client, accounts: Acco
         assert response.status_code == 200, (path, query)
         body = response.get_data(as_text=True)
         assert "href=\"http" not in body and "#x\"" not in body
+
+
+def test_every_state_changing_form_refuses_a_post_without_its_csrf_token(client, app: Flask, accounts: Accounts,
+                                                                        imported_plan) -> None:
+    """Every non-API route that takes POST, PUT, PATCH or DELETE, tried by a signed-in admin
+    without the token: refused with 400 and nothing written (the audit log stays as it was).
+    Only the bearer-token API blueprints are exempt (they never read the session cookie)."""
+    from werkzeug.routing import IntegerConverter
+
+    from cms.extensions import csrf, db
+    from cms.models import AuditEvent
+
+    accounts.login("admin")
+    with app.app_context():
+        before = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))
+    tried = []
+    for rule in app.url_map.iter_rules():
+        methods = (rule.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}
+        blueprint = rule.endpoint.rsplit(".", 1)[0] if "." in rule.endpoint else ""
+        if blueprint in {b.name for b in csrf._exempt_blueprints}:
+            assert rule.rule.startswith("/api/"), rule.rule  # only the token API is exempt
+        if not methods or rule.rule.startswith("/api/"):
+            continue
+        values = {name: 1 if isinstance(converter, IntegerConverter) else "x"
+                  for name, converter in rule._converters.items()}
+        url = rule.build(values, append_unknown=False)[1]  # type: ignore[index]
+        for method in methods:
+            answer = client.open(url, method=method, data={"to_status": "draft", "title": "x"})
+            assert answer.status_code == 400, (method, rule.rule, answer.status_code)
+            tried.append(rule.rule)
+    assert len(tried) > 30  # the sweep really covers the forms
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(AuditEvent)) == before
