@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -19,18 +18,13 @@ import requests
 
 from cms.cli import main
 from cms.config import load_config
+from wordpress_site import free_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_gunicorn_serves_the_app_with_the_shipped_settings(settings: Any, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2", GUNICORN_THREADS="2",
                PANOLED_DATABASE__URL=settings.database_url, PANOLED_STORAGE__DATA_DIR=str(settings.data_dir))
     gunicorn = Path(sys.executable).with_name("gunicorn")

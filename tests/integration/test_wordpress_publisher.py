@@ -5,7 +5,6 @@ posts the public website shows, and removes a file as soon as its media stops be
 from __future__ import annotations
 
 import dataclasses
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 import requests
 from flask import Flask
 from PIL import Image
-from wordpress_site import WordPressSite
+from wordpress_site import WordPressSite, free_port
 
 from cms import create_app
 from cms.config import PublishingConfig
@@ -50,6 +49,12 @@ def admin_api(wordpress: WordPressSite) -> Iterator[Any]:
 
     yield get
     session.close()
+
+
+def _down(wordpress: WordPressSite) -> WordPressPublisher:
+    """The portal's account, at a port nothing listens on."""
+    return WordPressPublisher(f"http://127.0.0.1:{free_port()}", wordpress.user, wordpress.application_password,
+                              timeout=5, session=_session())
 
 
 def visitor(url: str) -> requests.Response:
@@ -113,11 +118,7 @@ def test_a_wrong_password_is_refused_and_a_portal_that_is_down_is_retried(wordpr
     assert not refused.value.retry and "401" in str(refused.value)
     assert "abcd efgh" not in str(refused.value)
 
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    down = WordPressPublisher(f"http://127.0.0.1:{port}", wordpress.user, wordpress.application_password, timeout=5,
-                              session=_session())
+    down = _down(wordpress)
     with pytest.raises(PublishError) as unreachable:
         down.withdraw("1")
     assert unreachable.value.retry
@@ -183,11 +184,7 @@ def test_the_portal_shows_exactly_what_the_website_shows(app: Flask, client: Any
 def test_a_portal_that_is_down_is_tried_again_and_the_error_shows(app: Flask, client: Any, accounts: Any,
                                                                    imported_plan: Any, wordpress: WordPressSite,
                                                                    publisher: WordPressPublisher) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    down = WordPressPublisher(f"http://127.0.0.1:{port}", wordpress.user, wordpress.application_password, timeout=5,
-                              session=_session())
+    down = _down(wordpress)
     writer, reviewer = people(app, accounts)
     now = datetime.now(UTC)
     with app.app_context():
