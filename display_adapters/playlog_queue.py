@@ -3,6 +3,9 @@
 A play is written once it is complete and stays until the CMS has answered for it
 (new or duplicate), so a board that loses power or its network keeps every play
 it already recorded and sends it again later; the CMS keeps each event once.
+Beside the queue, the board keeps its own tally of every play it ever recorded,
+per asset, written in the same transaction: what the CMS holds can be checked
+against it.
 """
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ class PlaylogQueue:
         self._db.execute("CREATE TABLE IF NOT EXISTS plays (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
                          " event_id TEXT NOT NULL UNIQUE, asset_id INTEGER NOT NULL,"
                          " manifest_version INTEGER NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL, frame_hash TEXT)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS tally (asset_id INTEGER PRIMARY KEY, plays INTEGER NOT NULL)")
 
     def put(self, plays: list[QueuedPlay]) -> None:
         """Writes the plays in one transaction (all or none); QueueWriteFailed when it cannot."""
@@ -54,8 +58,13 @@ class PlaylogQueue:
             try:
                 with self._db:
                     self._db.execute("BEGIN IMMEDIATE")
-                    self._db.executemany("INSERT OR IGNORE INTO plays (event_id, asset_id, manifest_version, start, end,"
-                                         " frame_hash) VALUES (?, ?, ?, ?, ?, ?)", rows)
+                    counts: dict[int, int] = {}
+                    for row in rows:
+                        if self._db.execute("INSERT OR IGNORE INTO plays (event_id, asset_id, manifest_version, start,"
+                                            " end, frame_hash) VALUES (?, ?, ?, ?, ?, ?)", row).rowcount:
+                            counts[row[1]] = counts.get(row[1], 0) + 1
+                    self._db.executemany("INSERT INTO tally (asset_id, plays) VALUES (?, ?) ON CONFLICT (asset_id)"
+                                         " DO UPDATE SET plays = plays + excluded.plays", list(counts.items()))
             except sqlite3.Error as error:
                 raise QueueWriteFailed(f"cannot write {len(rows)} play(s) to {self.path}: {error}") from None
 
@@ -72,6 +81,11 @@ class PlaylogQueue:
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany("DELETE FROM plays WHERE event_id = ?", [(e,) for e in event_ids])
+
+    def tally(self) -> dict[int, int]:
+        """Every play ever recorded, per asset (sent or not)."""
+        with self._lock:
+            return dict(self._db.execute("SELECT asset_id, plays FROM tally").fetchall())
 
     def __len__(self) -> int:
         with self._lock:

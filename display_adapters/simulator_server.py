@@ -12,7 +12,8 @@ Each board is addressed by its code:
 - `POST /screens/<code>/faults`: `{"offline_seconds": 30}` (connections drop,
   and the board cannot reach the CMS), `{"slow_seconds": 2}`, `{"lost_acks": 1}`
   (the next manifest is taken but its answer is lost), `{"clock_skew_seconds":
-  600}`, `{"disk_full": true}`, `{"clear": true}`; keys not given stay as they are.
+  600}`, `{"disk_full": true}`, `{"screen_off": true}` (the panel is dark, the
+  controller online), `{"clear": true}`; keys not given stay as they are.
 - `GET /`: the wall, every board's picture, refreshed every few seconds.
 
 A board the server was not told about (`add_board`) is created on first use with

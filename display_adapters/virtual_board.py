@@ -5,8 +5,10 @@ its plays and heartbeats to the CMS.
 A new manifest stays pending until every medium it names is on the board's disk
 with the right size and SHA-256; until then the board plays the manifest it had.
 Plays go to a durable queue first (`PlaylogQueue`) and leave it only once the CMS
-has answered for them. Faults (`Faults`) make the board unreachable, slow, deaf
-to its own acknowledgements, wrong about the time, or out of disk space.
+has answered for them; the queue also keeps the board's own tally of every play it
+recorded, which an acceptance report can be checked against. Faults (`Faults`) make
+the board unreachable, slow, deaf to its own acknowledgements, wrong about the time,
+out of disk space, or dark (its panel switched off while its controller stays online).
 """
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ class Faults:
     lost_acks: int = 0  # the next N manifests are taken, but the answer never leaves
     clock_skew_seconds: float = 0.0
     disk_full: bool = False
+    screen_off: bool = False  # the panel is off: nothing plays, but manifests, plays and heartbeats still flow
 
     @property
     def offline(self) -> bool:
@@ -61,13 +64,14 @@ class Faults:
         left = self.offline_until - time.monotonic()
         return {"offline_seconds_left": (round(left, 1) if left < 1e12 else "forever") if left > 0 else 0,
                 "slow_seconds": self.slow_seconds, "lost_acks": self.lost_acks,
-                "clock_skew_seconds": self.clock_skew_seconds, "disk_full": self.disk_full}
+                "clock_skew_seconds": self.clock_skew_seconds, "disk_full": self.disk_full,
+                "screen_off": self.screen_off}
 
     def apply(self, changes: dict[str, Any]) -> None:
         """Sets the faults named in `changes` (a POST /faults body); `{"clear": true}` clears all first."""
         if changes.get("clear"):
             self.offline_until, self.slow_seconds, self.lost_acks = 0.0, 0.0, 0
-            self.clock_skew_seconds, self.disk_full = 0.0, False
+            self.clock_skew_seconds, self.disk_full, self.screen_off = 0.0, False, False
         if "offline_seconds" in changes:
             self.offline_until = time.monotonic() + _number(changes, "offline_seconds", 0, 10 ** 7)
         if "slow_seconds" in changes:
@@ -80,6 +84,10 @@ class Faults:
             if not isinstance(changes["disk_full"], bool):
                 raise ValueError("disk_full must be true or false")
             self.disk_full = changes["disk_full"]
+        if "screen_off" in changes:
+            if not isinstance(changes["screen_off"], bool):
+                raise ValueError("screen_off must be true or false")
+            self.screen_off = changes["screen_off"]
 
 
 def _number(changes: dict[str, Any], key: str, low: float, high: float) -> float:
@@ -172,6 +180,7 @@ class VirtualBoard:
         self._screenshot_wanted = False
         self._frame_cache: tuple[tuple[Any, ...], bytes] | None = None
         self._skew = faults.clock_skew_seconds
+        self._dark = False  # the panel was off at the last step
         self._restore()
 
     # --- manifests ----------------------------------------------------------------
@@ -232,6 +241,13 @@ class VirtualBoard:
                 self._cursor = self.clock.now(skew) if self._cursor is not None else None
                 self._skew = skew
         now = self.now()
+        if self.faults.screen_off != self._dark:
+            with self._lock:
+                if self.faults.screen_off:  # what finished before the switch-off counts; the play on air is cut
+                    self._record_until(now)
+                elif self._cursor is not None:  # the time it was off was never played
+                    self._cursor = now
+                self._dark = self.faults.screen_off
         self._record_until(now)
         online = not self.faults.offline
         if online and self._pending is not None and self._downloads.due():
@@ -242,7 +258,7 @@ class VirtualBoard:
 
     def _record_until(self, now: datetime) -> None:
         with self._lock:
-            if self._programme is None or self._cursor is None or self._playing is None:
+            if self._dark or self._programme is None or self._cursor is None or self._playing is None:
                 return
             plays = [p for p in self._programme.plays_between(self._cursor, now) if not p.truncated]
             if plays:
@@ -387,7 +403,9 @@ class VirtualBoard:
 
     def play_at(self, instant: datetime) -> ScreenPlay | None:
         with self._lock:
-            return self._programme.play_at(instant) if self._programme is not None else None
+            if self._dark or self._programme is None:
+                return None
+            return self._programme.play_at(instant)
 
     def _medium(self, asset_id: int) -> dict[str, Any]:
         with self._lock:
@@ -447,6 +465,7 @@ class VirtualBoard:
                 "pending_error": self._pending_error, "now_playing": current,
                 "asset_id": play.asset_id if play is not None else None,
                 "queue_length": len(self.queue), "unwritten_plays": len(self._unwritten),
+                "recorded": {str(asset): n for asset, n in sorted(self.queue.tally().items())},
                 "record_error": self._record_error, "sent": dict(self._sent), "upload_error": self._uploads.error,
                 "heartbeat_error": self._heartbeats.error, "faults": self.faults.describe(),
             }

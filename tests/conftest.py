@@ -173,10 +173,11 @@ def accounts(app: Flask, client: FlaskClient) -> Accounts:
 
 
 def csrf_token(response: Any) -> str:
-    """The CSRF token of the first form on a page."""
+    """The CSRF token of the first form on a page (a test client's response, or the page's HTML)."""
     import re
 
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
+    page = response if isinstance(response, str) else response.get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', page)
     assert match, "no CSRF token on the page"
     return match.group(1) or match.group(2)
 

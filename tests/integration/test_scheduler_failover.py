@@ -4,12 +4,7 @@ SIGKILLed in the middle of pushing; the stand-by takes over within 30 s, and eve
 board ends on the newest manifest without ever taking an older one."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,20 +17,10 @@ from cms.extensions import db
 from cms.models import BoardSync, Manifest, PushAttempt
 from conftest import Accounts
 from display_adapters.simulator_server import SimulatorServer
+from processes import Processes, wait_for
 from schedule_setup import published_playlist, simulator_board
 
-PANOLED = Path(sys.executable).parent / "panoled"
 BOARDS = ("HCM-01", "HCM-02", "HCM-03", "HCM-04")
-
-
-def wait_for(what: str, check: Callable[[], bool], seconds: float, logs: Callable[[], str] | None = None) -> float:
-    """Polls until `check()`; returns how long it took, fails after `seconds` (with the schedulers' logs)."""
-    started = time.monotonic()
-    while not check():
-        if time.monotonic() - started > seconds:
-            pytest.fail(f"{what}: not within {seconds} s\n{logs() if logs else ''}")
-        time.sleep(0.2)
-    return time.monotonic() - started
 
 
 @pytest.fixture
@@ -45,35 +30,14 @@ def simulator() -> Iterator[SimulatorServer]:
     server.stop()
 
 
-class Schedulers:
+class Schedulers(Processes):
+    """Two schedulers quick to react, so the test is short."""
+
     def __init__(self, app: Flask, tmp_path: Path) -> None:
-        config = app.config["PANOLED"]
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("PANOLED_")} | {
-            "PANOLED_DATABASE__URL": config.database_url, "PANOLED_STORAGE__DATA_DIR": str(config.data_dir),
-            "PANOLED_SCHEDULER__RECONCILE_SECONDS": "1", "PANOLED_SCHEDULER__STANDBY_POLL_SECONDS": "1",
-            "PANOLED_SCHEDULER__PUSH_TIMEOUT_SECONDS": "5", "PANOLED_SCHEDULER__BACKOFF_BASE_SECONDS": "0.5",
-            "PANOLED_SCHEDULER__BACKOFF_MAX_SECONDS": "2", "PANOLED_SCHEDULER__BOUNDARY_MIN_SECONDS": "1"}
-        self.tmp_path, self.processes = tmp_path, {}
-
-    def start(self, name: str) -> subprocess.Popen[bytes]:
-        log = (self.tmp_path / f"scheduler-{name}.log").open("wb")
-        process = subprocess.Popen([str(PANOLED), "scheduler", "run", "--name", name, "--media-workers", "0"],
-                                   env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        self.processes[name] = process
-        return process
-
-    def log(self, name: str) -> str:
-        return (self.tmp_path / f"scheduler-{name}.log").read_text(errors="replace")
-
-    def stop_all(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        super().__init__(app.config["PANOLED"], tmp_path, PANOLED_SCHEDULER__RECONCILE_SECONDS="1",
+                         PANOLED_SCHEDULER__STANDBY_POLL_SECONDS="1", PANOLED_SCHEDULER__PUSH_TIMEOUT_SECONDS="5",
+                         PANOLED_SCHEDULER__BACKOFF_BASE_SECONDS="0.5", PANOLED_SCHEDULER__BACKOFF_MAX_SECONDS="2",
+                         PANOLED_SCHEDULER__BOUNDARY_MIN_SECONDS="1")
 
 
 def test_the_stand_by_takes_over_when_the_leader_is_killed_mid_push(
@@ -113,11 +77,11 @@ def test_the_stand_by_takes_over_when_the_leader_is_killed_mid_push(
     schedulers = Schedulers(app, tmp_path)
     try:
         change(playlists[0])
-        schedulers.start("A")
+        schedulers.scheduler("A")
         # Starting a process on a loaded machine can take a while; the 30 s bound is for the take-over.
         wait_for("the first scheduler leads and supplies every board", all_current, 90,
                  lambda: schedulers.log("A")[-3000:])
-        schedulers.start("B")
+        schedulers.scheduler("B")
         wait_for("the second scheduler stands by", lambda: "stand-by" in schedulers.log("B"), 30)
         change_and_wait(playlists[1])
         wait_for("the leader pushes the change", all_current, 30)
@@ -132,8 +96,7 @@ def test_the_stand_by_takes_over_when_the_leader_is_killed_mid_push(
         before = change_and_wait(playlists[2])
         wait_for("A has pushed to the quickest board", lambda: any(v > before[i] for i, v in on_boards().items()), 30)
         assert not all(v > before[i] for i, v in on_boards().items()), "the others are still being pushed to"
-        schedulers.processes["A"].send_signal(signal.SIGKILL)
-        schedulers.processes["A"].wait(timeout=10)
+        schedulers.kill("A")
         wait_for("the stand-by leads", lambda: "leading" in schedulers.log("B"), 30, lambda: schedulers.log("B")[-3000:])
         wait_for("every board gets the newest manifest", all_current, 30)
         for code in BOARDS:

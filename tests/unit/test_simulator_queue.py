@@ -112,3 +112,40 @@ def test_a_clock_set_forward_records_no_plays_for_the_time_it_skipped(tmp_path: 
     starts = [p.start for p in board.queue.oldest(10)]
     assert starts[3:] == ["2024-06-05T02:00:40Z", "2024-06-05T02:00:50Z"] and all(p.manifest_version == 2 for p in board.queue.oldest(10))
     board.close()
+
+
+def test_the_tally_counts_every_recorded_play_once_and_outlives_the_queue(tmp_path: Path) -> None:
+    queue = PlaylogQueue(tmp_path / "q.sqlite3")
+    queue.put([play(1), play(2), QueuedPlay("e-x", 11, 3, "2024-06-05T02:00:00Z", "2024-06-05T02:00:10Z")])
+    queue.put([play(1)])  # a play stored twice is counted once
+    queue.remove([play(1).event_id, play(2).event_id])  # sent: gone from the queue, not from the tally
+    queue.close()
+    again = PlaylogQueue(tmp_path / "q.sqlite3")
+    assert again.tally() == {11: 2, 12: 1} and len(again) == 1
+
+
+def test_a_dark_panel_records_nothing_until_it_is_lit_again(tmp_path: Path) -> None:
+    start = datetime(2024, 6, 5, 1, 0, tzinfo=UTC)
+    manifest = {"version": 2, "media": [], "playlists": [{"playlist_id": 1, "items": [
+        {"asset_id": 9, "campaign_id": 4, "duration": 10}]}],
+        "segments": [{"start": "2024-06-05T00:00:00Z", "end": "2024-06-06T00:00:00Z", "kind": "fill", "rule_id": 1,
+                      "playlist_id": 1, "first_item": 0, "truncated": False}]}
+    clock, faults = StoppedClock(start), Faults()
+    board = VirtualBoard(BoardIdentity("SIM-03", 3, 960, 320, "pnb_test"), tmp_path, "http://127.0.0.1:9", clock, faults,
+                         heartbeat_seconds=10 ** 6)
+    faults.offline_until = float("inf")
+    board._start_playing(manifest, start)
+    clock.at = start + timedelta(seconds=25)
+    faults.apply({"screen_off": True})
+    board.step()  # the two finished plays count; the one on air is cut
+    clock.at = start + timedelta(seconds=300)
+    board.step()
+    assert board.describe()["now_playing"] is None and board.play_at(clock.at) is None
+    faults.apply({"screen_off": False})
+    board.step()
+    clock.at = start + timedelta(seconds=325)
+    board.step()
+    assert [p.start for p in board.queue.oldest(10)] == ["2024-06-05T01:00:00Z", "2024-06-05T01:00:10Z",
+                                                         "2024-06-05T01:05:00Z", "2024-06-05T01:05:10Z"]
+    assert board.describe()["recorded"] == {"9": 4}
+    board.close()
