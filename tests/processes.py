@@ -30,11 +30,26 @@ def wait_for(what: str, check: Callable[[], bool], seconds: float, logs: Callabl
     return time.monotonic() - started
 
 
-def answers(url: str) -> bool:
+def answers(url: str, verify: bool | str = True) -> bool:
     try:
-        return requests.get(url, timeout=2).status_code == 200
+        return requests.get(url, timeout=2, verify=verify).status_code == 200
     except requests.RequestException:
         return False
+
+
+def sign_in(base: str, email: str, verify: bool | str = True) -> requests.Session:
+    """A person signed in through the login form (CSRF token and all), as a browser would."""
+    from conftest import STRONG_PASSWORD, csrf_token
+
+    http = requests.Session()
+    http.trust_env = False  # 127.0.0.1 only: no proxy, and no CA bundle from the environment overriding `verify`
+    http.verify = verify
+    token = csrf_token(http.get(f"{base}/login", timeout=30).text)
+    # A browser names the page a form was sent from; over HTTPS, Flask-WTF refuses a form without it.
+    answer = http.post(f"{base}/login", data={"csrf_token": token, "email": email, "password": STRONG_PASSWORD},
+                       headers={"Referer": f"{base}/login"}, timeout=30)
+    assert answer.status_code == 200 and answer.url == f"{base}/", (answer.status_code, answer.text[:500])
+    return http
 
 
 class Processes:

@@ -31,9 +31,9 @@ from sqlalchemy import func, select
 from cms.extensions import db
 from cms.models import BoardSync, Campaign, Manifest, PlaybackEvent, Screen
 from cms.services.report_exports import BOARD_COLUMNS, SECTION_BOARDS, TOTAL_LABEL
-from conftest import STRONG_PASSWORD, Accounts, csrf_token
+from conftest import Accounts
 from media_files import png_bytes
-from processes import BIN, Processes, answers, wait_for
+from processes import BIN, Processes, answers, sign_in, wait_for
 from wordpress_site import free_port
 
 BOARDS = 50
@@ -223,11 +223,7 @@ class Auditor:
     """An auditor signed in through the login form, downloading acceptance reports."""
 
     def __init__(self, base: str, email: str) -> None:
-        self.base, self.http = base, requests.Session()
-        token = csrf_token(self.http.get(f"{base}/login", timeout=30).text)
-        answer = self.http.post(f"{base}/login", data={"csrf_token": token, "email": email,
-                                                       "password": STRONG_PASSWORD}, timeout=30)
-        assert answer.status_code == 200 and answer.url == f"{base}/", answer.status_code
+        self.base, self.http = base, sign_in(base, email)
 
     def boards(self, campaign: int, first: Any, last: Any) -> dict[str, int]:
         """Plays delivered per board code (and the total row) in the campaign's report as CSV."""
