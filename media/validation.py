@@ -8,7 +8,7 @@ decoded in full and must end where the format says they end. Videos are handed
 to `media.video.probe_video`.
 
 `safe_display_name` turns a client-supplied file name into something safe to
-show; stored files never use it (see media.storage).
+show, and `safe_display_text` a typed title; stored files never use them (see media.storage).
 """
 from __future__ import annotations
 
@@ -91,16 +91,25 @@ def inspect(path: Path, limits: Limits) -> MediaInfo:
 def safe_display_name(original: str) -> str:
     """A client's file name made safe to display: base name only, no control
     characters, whitespace collapsed, NFC, at most 200 characters."""
-    name = unicodedata.normalize("NFC", original)
-    name = "".join(" " if ch.isspace() else ch for ch in name)
-    name = "".join(ch for ch in name if unicodedata.category(ch) not in _INVISIBLE_CATEGORIES)
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = " ".join(name.split())
-    # Removing characters can bring a letter next to a combining mark again.
-    name = unicodedata.normalize("NFC", name)
+    name = _visible_text(original.replace("\\", "/").rsplit("/", 1)[-1])
     if not name.strip("."):
         return NAMELESS
     return _shorten(name, MAX_DISPLAY_NAME)
+
+
+def safe_display_text(text: str) -> str:
+    """A typed title (a text banner's) made safe to display as a name: as safe_display_name,
+    but every part of it kept, "Ngày 5/6" too, since it names no path."""
+    return _visible_text(text)[:MAX_DISPLAY_NAME].rstrip() or NAMELESS
+
+
+def _visible_text(text: str) -> str:
+    """NFC, without control or invisible characters, whitespace collapsed to single spaces."""
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(" " if ch.isspace() else ch for ch in text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in _INVISIBLE_CATEGORIES)
+    # Removing characters can bring a letter next to a combining mark again.
+    return unicodedata.normalize("NFC", " ".join(text.split()))
 
 
 # --- what the file is ---------------------------------------------------------------

@@ -1,6 +1,9 @@
 """Administration: accounts and roles, and the audit log."""
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
@@ -101,3 +104,10 @@ def revoke_token(user_id: int, token_id: int) -> Response:
 def audit_log() -> str:
     page = max(request.args.get("page", 1, type=int), 1)
     return render_template("admin/audit.html", events=audit.recent(limit=100, offset=(page - 1) * 100), page=page)
+
+
+@bp.app_template_filter("details_text")
+def details_text(details: dict[str, Any]) -> str:
+    """An audit event's details as the auditor reads them: JSON with its words (Vietnamese, "<",
+    quotes) as they were written; the template escapes it like any other text."""
+    return json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)

@@ -28,7 +28,7 @@ from media.errors import MediaRejected
 from media.images import parse_colour
 from media.storage import SUFFIX_FOR_FORMAT, LocalStorage
 from media.types import FIT_MODES, BannerSpec, BoardProfile, Fit, Limits, MediaInfo, ReceivedUpload
-from media.validation import inspect, safe_display_name
+from media.validation import inspect, safe_display_name, safe_display_text
 
 # (from, to) -> roles besides admin. Approving has one more rule: not your own upload.
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
@@ -161,7 +161,7 @@ def add_banner(spec: BannerSpec, campaign_id: int, actor: Actor, config: Config)
     existing = db.session.scalar(select(MediaAsset).where(MediaAsset.campaign_id == campaign.id, MediaAsset.sha256 == digest))
     if existing is not None:
         return Upload(existing, created=False)
-    asset = MediaAsset(campaign_id=campaign.id, kind="banner", display_name=safe_display_name(title), sha256=digest,
+    asset = MediaAsset(campaign_id=campaign.id, kind="banner", display_name=safe_display_text(title), sha256=digest,
                        mime="image/png", format="png", banner=data, status="draft",
                        uploaded_by_id=actor.user_id, uploaded_by_label=actor.label)
     db.session.add(asset)

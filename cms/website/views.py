@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
@@ -65,10 +66,17 @@ def post_page(post_id: int, form: PostForm | None = None) -> str:
                             media=[link.asset_id for link in post.media_links])
     form.media.choices = [(a.id, a.display_name) for a in _eligible(post.campaign_id) if a.alt_text]
     portal_kind = current_app.config["PANOLED"].publishing.kind
+    state = portal.state_of(post.id, portal_kind) if portal_kind else None
     return render_template("website/post.html", post=post, campaign=post.campaign, form=form,
                            moves=website.allowed_moves(post, _actor()), move_form=MoveForm(formdata=None),
                            assets=website.post_media(post), image_set=_preview_image, portal_kind=portal_kind,
-                           portal=portal.state_of(post.id, portal_kind) if portal_kind else None)
+                           portal=state, portal_link=_web_address(state.remote_url if state else ""))
+
+
+def _web_address(url: str) -> str:
+    """The address the portal gave for the post, if it is a web page's (http or https): a link
+    of any other scheme (javascript:, data:) would run in the staff's session when clicked."""
+    return url if urlsplit(url.strip()).scheme.lower() in ("http", "https") else ""
 
 
 def _preview_image(asset: Any) -> dict[str, str]:
