@@ -39,16 +39,12 @@ import os
 import pstats
 import queue
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,11 +60,11 @@ from psycopg.types.json import Json  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench_reconcile import database  # noqa: E402
 from cms import create_app  # noqa: E402
 from cms.config import load_config  # noqa: E402
 from cms.extensions import db  # noqa: E402
 from display_adapters.signing import board_key, signed_headers  # noqa: E402
+from serving import cpu_seconds, database, gunicorn, postgres_pids, worker_pids  # noqa: E402
 
 SCRATCH = "panoled_bench_ingest"
 ASSETS = (101, 102, 103)  # named by every board's manifest, each for campaign CAMPAIGN
@@ -139,66 +135,6 @@ def build_batches(boards: list[Board], plays: int, size: int) -> list[Batch]:
         lanes.append([Batch(board, json.dumps({"plays": played[i:i + size]}).encode(), len(played[i:i + size]))
                       for i in range(0, mine, size)])
     return [lane[i] for i in range(max(map(len, lanes))) for lane in lanes if i < len(lane)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of the processes so far (from /proc): on a shared machine wall time alone misleads."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
-def postgres_pids() -> list[int]:
-    """Every process of a PostgreSQL server on this machine (server, backends, WAL writer…)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
-                pids.append(int(entry.name))
-        except OSError:
-            continue
-    return pids
-
-
-def worker_pids(master: int) -> list[int]:
-    return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
-
-
-@contextmanager
-def gunicorn(env: dict[str, str], workers: int, threads: int) -> Iterator[tuple[str, int]]:
-    """The app under gunicorn on 127.0.0.1 (gthread workers keep connections alive): (base URL, master pid)."""
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--worker-class", "gthread", "--keep-alive", "30", "--log-level", "warning",
-         "cms:create_app()"], env=env, cwd=REPO)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/healthz", timeout=5)
-                break
-            except (requests.ConnectionError, requests.Timeout):  # workers still importing the app
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("gunicorn did not start") from None
-                time.sleep(0.2)
-        yield base, server.pid
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
 
 
 def post_all(base: str, batches: list[Batch], clients: int) -> float:
@@ -333,7 +269,9 @@ def main() -> None:
             return
         print(f"HTTP: {args.plays:,} plays in {len(batches)} signed batches of {args.batch} from {args.boards} boards, "
               f"{args.clients} client threads; gunicorn {args.workers} workers x {args.threads} threads")
-        with gunicorn(env, args.workers, args.threads) as (base, master):
+        options = ["--workers", str(args.workers), "--threads", str(args.threads), "--worker-class", "gthread",
+                   "--keep-alive", "30", "--log-level", "warning"]
+        with gunicorn(env, options) as (base, master):
             workers = worker_pids(master)
             cpu_before, database_before = cpu_seconds(workers), cpu_seconds(postgres_pids())
             client_before = time.process_time()

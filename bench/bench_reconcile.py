@@ -33,8 +33,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -43,17 +41,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flask import Flask  # noqa: E402
-from sqlalchemy import create_engine, insert, select, text, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import insert, select, update  # noqa: E402
 
 from cms import create_app  # noqa: E402
 from cms.config import load_config  # noqa: E402
-from cms.database import upgrade  # noqa: E402
 from cms.extensions import db  # noqa: E402
 from cms.models import (  # noqa: E402
     Campaign, MediaAsset, MediaDerivative, Plan, Playlist, PlaylistItem, ScheduleRule, Screen,
 )
 from cms.services.manifests import ReconcileReport, reconcile, window_for  # noqa: E402
+from serving import database  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2024, 6, 5, 1, 0, tzinfo=UTC)  # 08:00 in Vũng Tàu, one hour into a 6 h refresh step
@@ -130,36 +127,6 @@ def seed(rng: random.Random) -> None:
         })
     rows(ScheduleRule, rules)
     db.session.commit()
-
-
-@contextmanager
-def database(url: str | None, name: str | None = None) -> Iterator[str]:
-    """A migrated, empty database: a temporary SQLite file, or `name` (default `<name>_bench`)
-    on the given PostgreSQL server, dropped afterwards."""
-    if url is None:
-        with tempfile.TemporaryDirectory() as folder:
-            path = f"sqlite:///{folder}/bench.sqlite3"
-            engine = create_engine(path)
-            upgrade(engine)
-            engine.dispose()
-            yield path
-        return
-    server = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = name or f"{server.database or 'panoled'}_bench"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    target = server.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(target)
-    upgrade(engine)
-    engine.dispose()
-    try:
-        yield target
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def timed_reconcile(app: Flask, now: datetime) -> tuple[ReconcileReport, float]:

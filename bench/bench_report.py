@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from bench_reconcile import database  # noqa: E402
+from serving import database  # noqa: E402
 from cms import create_app  # noqa: E402
 from cms.config import load_config  # noqa: E402
 from cms.extensions import db  # noqa: E402

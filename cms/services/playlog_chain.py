@@ -242,22 +242,27 @@ def verify(screen: Screen, since_last_check: bool = False, now: datetime | None 
         problem = Problem("inserted", None, unchained[0], "a play that did not come in through ingestion")
     if problem is None and (expected - 1 != head_seq or previous != head_hash):
         problem = Problem("truncated", expected, None, f"the chain ends at {expected - 1}, its head says {head_seq}")
+    whole_checked_at = mark.whole_checked_at if mark is not None else None
     if problem is None:
-        _mark(screen.id, head_seq, head_hash, now, whole=start == archived)
+        whole = start == archived
+        _mark(screen.id, head_seq, head_hash, now, whole)
+        whole_checked_at = now if whole else whole_checked_at
+        if mark is not None:
+            db.session.expire(mark)  # written by the statement above, not through this object
     elif mark is not None:
-        mark.whole_checked_at = None  # not intact: nothing may be taken as checked until a full verification says so
+        # Not intact: nothing may be taken as checked until a full verification says so.
+        mark.whole_checked_at = whole_checked_at = None
     return ChainReport(screen.id, screen.code, count, head_seq, head_hash, problem, archived, batches.checked,
-                       batches.earlier_key, start, mark.whole_checked_at if mark is not None else None)
+                       batches.earlier_key, start, whole_checked_at)
 
 
 def _mark(screen_id: int, seq: int, chain_hash: str, now: datetime, whole: bool) -> None:
-    mark = db.session.get(PlaylogCheck, screen_id)
-    if mark is None:
-        mark = PlaylogCheck(screen_id=screen_id, whole_checked_at=None)
-        db.session.add(mark)
-    mark.seq, mark.chain_hash, mark.checked_at = seq, chain_hash, now
-    if whole:
-        mark.whole_checked_at = now
+    """The board's check mark moved to `seq` in one statement, made when missing: two reports
+    checking the same board at once (two people on the report page) both succeed."""
+    from cms.services.board_health import upsert
+
+    moved = {"seq": seq, "chain_hash": chain_hash, "checked_at": now} | ({"whole_checked_at": now} if whole else {})
+    upsert(PlaylogCheck, {"screen_id": screen_id}, {"whole_checked_at": None} | moved, moved)
 
 
 class _SignedBatches:
