@@ -95,6 +95,7 @@ ACTION_LABELS = {
 }
 
 FIELD_LABELS = {
+    "plan_number": _l("Plan"),
     "number": _l("Order number in the plan"),
     "title": _l("Title"),
     "lead_unit": _l("Lead unit"),

@@ -38,7 +38,9 @@ def password() -> str | Response:
         policy = current_app.config["PANOLED"].security
         ok, _result = commit_or_flash(lambda: change_password(current_user, form.current.data or "", form.new.data or "", policy))
         if ok:
-            login_user(current_user)  # keep this session; every other one is now signed out
+            # Keep this session (every other one is now signed out). The user itself, not the
+            # current_user proxy: stored as the request's user, the proxy would resolve to itself.
+            login_user(current_user._get_current_object())
             flash(_("Password changed. Other sessions were signed out."), "success")
             return redirect(url_for("account.index"))
     return _page(password_form=form)

@@ -115,9 +115,17 @@ def update_campaign(campaign: Campaign, data: CampaignInput, actor: Actor, actio
     db.session.flush()
     after = describe(campaign)
     changes = {key: [before[key], after[key]] for key in EDITABLE_KEYS if before[key] != after[key]}
+    if before["plan_id"] != campaign.plan_id:  # moved to another plan (or out of one)
+        changes["plan_number"] = [_plan_number(before["plan_id"]), _plan_number(campaign.plan_id)]
     if changes:
         record(actor, action, "campaign", campaign.id, changes=changes)
     return changes
+
+
+def _plan_number(plan_id: int | None) -> str | None:
+    """The plan's number as people know it (81/KH-STNMT); None outside any plan."""
+    plan = db.session.get(Plan, plan_id) if plan_id is not None else None
+    return plan.number if plan is not None else None
 
 
 EDITABLE_KEYS = (
