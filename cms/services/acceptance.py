@@ -353,18 +353,21 @@ def _spans(hours: list[int]) -> str:
 
 
 def _chains(screens: dict[int, Screen], scope: Scope, since_last_check: bool, now: datetime) -> tuple[ChainRow, ...]:
-    from cms.services.playlog_chain import verify
+    from cms.services.playlog_chain import verify_many
 
+    order = sorted(screens, key=lambda i: (screens[i].code, i))
+    results = verify_many([screens[i] for i in order], since_last_check, now)
+    heads: dict[int, list[tuple[date, int, str]]] = {}
+    for day in db.session.scalars(select(PlaylogChainDay).where(
+            PlaylogChainDay.screen_id.in_(order), PlaylogChainDay.day >= scope.date_from,
+            PlaylogChainDay.day <= scope.date_to).order_by(PlaylogChainDay.screen_id, PlaylogChainDay.day)):
+        heads.setdefault(day.screen_id, []).append((day.day, day.seq, day.head_hash))
     rows = []
-    for screen_id in sorted(screens, key=lambda i: (screens[i].code, i)):
-        screen = screens[screen_id]
-        result = verify(screen, since_last_check, now)
-        heads = tuple((d.day, d.seq, d.head_hash) for d in db.session.scalars(
-            select(PlaylogChainDay).where(PlaylogChainDay.screen_id == screen_id, PlaylogChainDay.day >= scope.date_from,
-                                          PlaylogChainDay.day <= scope.date_to).order_by(PlaylogChainDay.day)))
+    for screen_id in order:
+        screen, result = screens[screen_id], results[screen_id]
         problem = result.problem
         rows.append(ChainRow(screen_id, screen.code, screen.name, problem is None, result.head_seq, result.head_hash,
-                             "" if problem is None else _problem_text(problem), heads,
+                             "" if problem is None else _problem_text(problem), tuple(heads.get(screen_id, ())),
                              result.checked_from if result.checked_from > result.archived else 0,
                              result.whole_checked_at))
     db.session.commit()  # the boards' check marks moved on

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -172,12 +172,14 @@ class ChainReport:
         return self.problem is None
 
 
-def archived_start(screen_id: int) -> tuple[int, str, Problem | None]:
+def archived_start(screen_id: int, archives: Iterable[PlaylogArchive] | None = None) -> tuple[int, str, Problem | None]:
     """Where the chain online starts: (last archived seq, its hash), and a problem if the
-    board's archives do not follow one another."""
+    board's archives (read here unless given, in order) do not follow one another."""
     seq, previous = 0, GENESIS
-    for archive in db.session.scalars(select(PlaylogArchive).where(PlaylogArchive.screen_id == screen_id)
-                                      .order_by(PlaylogArchive.from_seq)):
+    if archives is None:
+        archives = db.session.scalars(select(PlaylogArchive).where(PlaylogArchive.screen_id == screen_id)
+                                      .order_by(PlaylogArchive.from_seq))
+    for archive in archives:
         if archive.from_seq != seq + 1 or archive.prev_hash != previous or archive.to_seq < archive.from_seq:
             return seq, previous, Problem("missing", seq + 1, None,
                                           f"the archives do not follow one another at entry {seq + 1} "
@@ -254,6 +256,61 @@ def verify(screen: Screen, since_last_check: bool = False, now: datetime | None 
         mark.whole_checked_at = whole_checked_at = None
     return ChainReport(screen.id, screen.code, count, head_seq, head_hash, problem, archived, batches.checked,
                        batches.earlier_key, start, whole_checked_at)
+
+
+def verify_many(screens: Collection[Screen], since_last_check: bool = False,
+                now: datetime | None = None) -> dict[int, ChainReport]:
+    """`verify` for many boards, by screen id. With `since_last_check`, a board whose chain has
+    not moved since its last verification (its head is the mark, the entry the mark names
+    still holds the mark's hash, nothing after it or outside the chain, its archives in
+    order and not past it) is answered from a few queries for all the boards at once, and
+    its mark is left as it is; the others are verified one by one."""
+    now = now or datetime.now(UTC)
+    ids = [screen.id for screen in screens]
+    settled = _unmoved(ids) if since_last_check and ids else {}
+    reports = {}
+    for screen in screens:
+        unmoved = settled.get(screen.id)
+        if unmoved is None:
+            reports[screen.id] = verify(screen, since_last_check, now)
+            continue
+        mark, archived = unmoved
+        # A chain held in archives up to its mark is whole as soon as they are in order.
+        whole_checked_at = now if mark.seq == archived else mark.whole_checked_at
+        reports[screen.id] = ChainReport(screen.id, screen.code, 0, mark.seq, mark.chain_hash, None, archived,
+                                         checked_from=mark.seq, whole_checked_at=whole_checked_at)
+    return reports
+
+
+def _unmoved(ids: list[int]) -> dict[int, tuple[PlaylogCheck, int]]:
+    """{screen id: (its check mark, its last archived entry)} for the boards whose chain has not
+    moved since the mark was set (see verify_many)."""
+    marks = {m.screen_id: m for m in db.session.scalars(select(PlaylogCheck).where(PlaylogCheck.screen_id.in_(ids)))}
+    heads = {i: (seq, head) for i, seq, head in db.session.execute(select(
+        PlaylogChain.screen_id, PlaylogChain.seq, PlaylogChain.head_hash).where(PlaylogChain.screen_id.in_(ids)))}
+    candidates = {i for i, m in marks.items() if heads.get(i, (0, GENESIS)) == (m.seq, m.chain_hash)}
+    if not candidates:
+        return {}
+    at_mark = (PlaybackEvent.screen_id == PlaylogCheck.screen_id) & (PlaybackEvent.chain_seq == PlaylogCheck.seq)
+    stored = dict(db.session.execute(select(PlaybackEvent.screen_id, PlaybackEvent.chain_hash).join(PlaylogCheck, at_mark)
+                                     .where(PlaylogCheck.screen_id.in_(candidates))).all())
+    beyond = (PlaybackEvent.screen_id == PlaylogCheck.screen_id) & (PlaybackEvent.chain_seq > PlaylogCheck.seq)
+    moved = set(db.session.scalars(select(PlaylogCheck.screen_id).where(
+        PlaylogCheck.screen_id.in_(candidates), select(PlaybackEvent.id).where(beyond).exists())))
+    moved |= set(db.session.scalars(select(PlaybackEvent.screen_id).where(
+        PlaybackEvent.screen_id.in_(candidates), PlaybackEvent.chain_seq.is_(None)).distinct()))
+    archives: dict[int, list[PlaylogArchive]] = {}
+    for archive in db.session.scalars(select(PlaylogArchive).where(PlaylogArchive.screen_id.in_(candidates))
+                                      .order_by(PlaylogArchive.screen_id, PlaylogArchive.from_seq)):
+        archives.setdefault(archive.screen_id, []).append(archive)
+    settled = {}
+    for screen_id in candidates - moved:
+        mark = marks[screen_id]
+        archived, previous, problem = archived_start(screen_id, archives.get(screen_id, []))
+        kept = stored.get(screen_id) if mark.seq > archived else previous
+        if problem is None and archived <= mark.seq and kept == mark.chain_hash:
+            settled[screen_id] = (mark, archived)
+    return settled
 
 
 def _mark(screen_id: int, seq: int, chain_hash: str, now: datetime, whole: bool) -> None:

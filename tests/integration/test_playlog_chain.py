@@ -214,3 +214,64 @@ def test_the_scheduler_verifies_chains_not_checked_whole_for_a_day(app: Flask, c
     service.verify_chains()
     with app.app_context():
         assert db.session.get(PlaylogCheck, board).whole_checked_at > first
+
+
+def test_many_boards_checked_at_once_answer_as_one_by_one_and_still_find_what_moved(  # type: ignore[no-untyped-def]
+        app: Flask, client, accounts: Accounts, chained) -> None:
+    """The report page checks every board from its mark in a few queries when nothing moved;
+    anything that did move (a new play, a play outside the chain, a changed hash at the mark,
+    a play slipped in after the head) sends that board through the full check from its mark."""
+    from cms.models import PlaylogCheck, Screen
+    from cms.services.playlog_chain import verify as verify_chain
+    from cms.services.playlog_chain import verify_many
+
+    board, plays = chained
+    quiet, _ = new_board(client, accounts.token("operator"), "CHAIN-2")  # no plays at all
+
+    def both() -> tuple[dict[int, Any], dict[int, Any]]:
+        with app.app_context():
+            screens = [db.session.get(Screen, board), db.session.get(Screen, quiet)]
+            many = verify_many(screens, since_last_check=True)
+            db.session.commit()
+            one = {s.id: verify_chain(s, since_last_check=True, now=many[s.id].whole_checked_at or None)
+                   for s in screens}
+            db.session.rollback()
+            return many, one
+
+    many, one = both()  # no marks yet: checked one by one, marks made
+    assert all(r.ok for r in many.values()) and many[board].head_seq == 6
+    with app.app_context():
+        assert {m.screen_id for m in db.session.scalars(select(PlaylogCheck))} == {board, quiet}
+    many, one = both()  # nothing moved: answered at once, the same as one by one
+    for screen_id in (board, quiet):
+        fast, slow = many[screen_id], one[screen_id]
+        assert (fast.ok, fast.entries, fast.head_seq, fast.head_hash, fast.checked_from, fast.archived) == (
+            slow.ok, slow.entries, slow.head_seq, slow.head_hash, slow.checked_from, slow.archived)
+    assert many[quiet].whole_checked_at is not None  # an empty chain is whole
+
+    def tampered(change: Any, undo: Any) -> Any:
+        with app.app_context():
+            db.session.execute(change)
+            db.session.commit()
+            found = verify_many([db.session.get(Screen, board)], since_last_check=True)[board]
+            db.session.rollback()
+            db.session.execute(undo)
+            db.session.commit()
+            return found
+
+    with app.app_context():
+        last = db.session.scalar(select(PlaybackEvent).where(PlaybackEvent.screen_id == board,
+                                                             PlaybackEvent.chain_seq == 6))
+        event_id, chain_hash = last.event_id, last.chain_hash
+    this_play = update(PlaybackEvent).where(PlaybackEvent.event_id == event_id)
+    restore = this_play.values(chain_seq=6, chain_hash=chain_hash)
+    found = tampered(this_play.values(chain_hash="e" * 64), restore)  # the entry at the mark changed
+    assert not found.ok and (found.problem.kind, found.problem.seq) == ("altered", 6)
+    with app.app_context():  # put back: as before
+        assert verify_many([db.session.get(Screen, board)], since_last_check=True)[board].ok
+    second = update(PlaybackEvent).where(PlaybackEvent.event_id == plays[4]["event_id"])
+    found = tampered(second.values(chain_seq=7), second.values(chain_seq=5))  # slipped past the head
+    assert not found.ok
+    found = tampered(second.values(chain_seq=None), second.values(chain_seq=5))  # outside the chain
+    assert not found.ok and found.problem.kind == "inserted"
+
