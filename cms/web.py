@@ -9,9 +9,10 @@ from flask import Flask, flash, jsonify, render_template, request
 from flask_babel import format_date, format_datetime, format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from cms.access import is_api_request, user_has_role
+from cms.api import LARGEST_WHOLE
 from cms.errors import PanoledError
 from cms.labels import (
     action_label, channel_label, gap_label, push_result_label, segment_label, field_label, media_action_label, media_kind_label, media_status_label, post_status_label, role_label, status_label,
@@ -56,6 +57,7 @@ def init_app(app: Flask) -> None:
     from cms.assets.views import raise_upload_limit
 
     app.before_request_funcs.setdefault(None, []).insert(0, raise_upload_limit)
+    app.url_value_preprocessor(_no_row_beyond_integer)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(PanoledError, _domain_error)
@@ -68,6 +70,13 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters.update(local_date=_local_date, local_datetime=_local_datetime, decimal=format_decimal,
                                  field_label=field_label, field_value=_field_value, action_label=action_label)
+
+
+def _no_row_beyond_integer(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An `<int:…>` in a URL names a row: a number larger than an INTEGER column holds names none (404),
+    and never reaches the database, which could not even look it up."""
+    if values and any(isinstance(value, int) and value > LARGEST_WHOLE for value in values.values()):
+        raise NotFound()
 
 
 def flash_error(error: PanoledError) -> None:

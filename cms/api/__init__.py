@@ -14,6 +14,8 @@ from cms.errors import ValidationFailed
 from cms.services.audit import Actor
 
 PREFIX = "/api/v1"
+# Ids and counts live in INTEGER columns: a whole number outside this range names no row and cannot be stored.
+SMALLEST_WHOLE, LARGEST_WHOLE = -(2**31), 2**31 - 1
 
 
 def api_blueprint(name: str, import_name: str) -> Blueprint:
@@ -55,4 +57,20 @@ def number_field(body: dict[str, Any], key: str, default: float | None = None, w
         raise ValidationFailed("%(key)s must be a whole number.", code="field_invalid", key=key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValidationFailed("%(key)s must be a number.", code="field_invalid", key=key)
+    if whole and not SMALLEST_WHOLE <= value <= LARGEST_WHOLE:
+        raise ValidationFailed("%(key)s is out of range.", code="field_invalid", key=key)
+    return value
+
+
+def query_whole_number(key: str) -> int | None:
+    """A whole number from the query string (an id to filter by); None when absent or empty."""
+    text = request.args.get(key, "").strip()
+    if not text:
+        return None
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValidationFailed("%(key)s must be a whole number.", code="field_invalid", key=key)
+    value = int(text)
+    if not SMALLEST_WHOLE <= value <= LARGEST_WHOLE:
+        raise ValidationFailed("%(key)s is out of range.", code="field_invalid", key=key)
     return value

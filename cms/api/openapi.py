@@ -22,11 +22,12 @@ def _ref(name: str) -> dict[str, str]:
 
 
 def _op(summary: str, ok: dict[str, Any], *, status: str = "200", body: dict[str, Any] | None = None,
-        params: list[dict[str, Any]] | None = None, roles: str = "any role") -> dict[str, Any]:
+        params: list[dict[str, Any]] | None = None, roles: str = "any role",
+        extra: dict[str, Any] | None = None) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
         "description": f"Roles: {roles}.",
-        "responses": {status: ok, "400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "422": ERROR},
+        "responses": {status: ok, "400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "422": ERROR} | (extra or {}),
     }
     if body is not None:
         operation["requestBody"] = {"required": True, "content": body}
@@ -38,11 +39,22 @@ def _op(summary: str, ok: dict[str, Any], *, status: str = "200", body: dict[str
 def _board_op(summary: str, ok: dict[str, Any], *, params: list[dict[str, Any]], body: dict[str, Any] | None = None,
               extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """An endpoint for the boards: the board's secret as bearer token, never a person's token."""
-    operation = _op(summary, ok, body=body, params=params, roles="the board itself (its secret)")
+    operation = _op(summary, ok, body=body, params=params, roles="the board itself (its secret)", extra=extra)
     operation["security"] = [{"board": []}]
-    operation["responses"].update(extra or {})
-    del operation["responses"]["403"]
+    operation["responses"]["403"] = ERROR  # the board is switched off in the CMS
     return operation
+
+
+def _with_refusals(paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Answers every operation of a kind may give: a person's change may conflict with the current state
+    (409: a taken email or board code, a status step not allowed from here), and any body may be too large (413)."""
+    for operations in paths.values():
+        for method, operation in operations.items():
+            if method != "get" and "security" not in operation:
+                operation["responses"]["409"] = ERROR
+            if "requestBody" in operation:
+                operation["responses"]["413"] = ERROR
+    return paths
 
 
 SIGNATURE = [
@@ -52,6 +64,9 @@ SIGNATURE = [
      "description": "sha256=<hex HMAC-SHA256 of \"<timestamp>.\" + body, keyed by the board key>; each signature is accepted once"},
 ]
 
+# A stored picture or clip, with its own type (image/jpeg, video/mp4, ...).
+MEDIA_FILE = {kind: {"schema": {"type": "string", "format": "binary"}} for kind in ("image/*", "video/*", "application/octet-stream")}
+DUPLICATE = {"200": _json(_ref("Media"), "Already in the campaign: the existing asset, duplicate=true")}
 ID = [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 PLAYLIST_ID = [{"name": "playlist_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 PLAYLIST_ITEM_ID = PLAYLIST_ID + [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
@@ -85,14 +100,16 @@ DOCUMENT: dict[str, Any] = {
     },
     "servers": [{"url": "/"}],
     "security": [{"bearer": []}],
-    "paths": {
+    "paths": _with_refusals({
         "/api/v1/me": {"get": _op("The token's owner", _json(_ref("User")))},
         "/api/v1/users": {
             "get": _op("List accounts", _json({"type": "object", "properties": {"users": {"type": "array", "items": _ref("User")}}}), roles="admin"),
             "post": _op("Create an account", _json(_ref("User"), "Created"), status="201", roles="admin", body={"application/json": {"schema": {
                 "type": "object", "required": ["email", "role", "password"],
-                "properties": {"email": {"type": "string"}, "role": {"enum": ["admin", "editor", "approver", "operator", "auditor"]},
-                               "password": {"type": "string", "minLength": 12}, "display_name": {"type": "string"}},
+                "properties": {"email": {"type": "string", "format": "email", "maxLength": 254},
+                               "role": {"enum": ["admin", "editor", "approver", "operator", "auditor"]},
+                               "password": {"type": "string", "minLength": 12, "maxLength": 1024},
+                               "display_name": {"type": "string", "maxLength": 200}},
             }}}),
         },
         "/api/v1/plans": {"get": _op("List plans", _json({"type": "object", "properties": {"plans": {"type": "array", "items": _ref("Plan")}}}))},
@@ -133,7 +150,7 @@ DOCUMENT: dict[str, Any] = {
             "post": _op(
                 "Upload a videoclip, poster or banner: the file as the raw body (streamed), or multipart field `file`. "
                 "The same file again in the campaign answers 200 with the existing asset and duplicate=true.",
-                _json(_ref("Media"), "Created"), status="201", roles="editor, admin",
+                _json(_ref("Media"), "Created"), status="201", roles="editor, admin", extra=DUPLICATE,
                 params=[{"name": "campaign_id", "in": "query", "required": True, "schema": {"type": "integer"}},
                         {"name": "filename", "in": "query", "schema": {"type": "string"}},
                         {"name": "kind", "in": "query", "schema": {"enum": ["poster", "banner"]}}],
@@ -142,7 +159,8 @@ DOCUMENT: dict[str, Any] = {
                           "file": {"type": "string", "format": "binary"}}}}}),
         },
         "/api/v1/media/banners": {"post": _op(
-            "Create a generated text banner", _json(_ref("Media"), "Created"), status="201", roles="editor, admin",
+            "Create a generated text banner; the same banner again in the campaign answers 200 with the existing asset "
+            "and duplicate=true", _json(_ref("Media"), "Created"), status="201", roles="editor, admin", extra=DUPLICATE,
             body={"application/json": {"schema": {"type": "object", "required": ["campaign_id", "title"], "properties": {
                 "campaign_id": {"type": "integer"}, "title": {"type": "string", "maxLength": 200},
                 "body": {"type": "string", "maxLength": 1000}, "text_color": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"},
@@ -249,8 +267,9 @@ DOCUMENT: dict[str, Any] = {
         "/api/v1/screens/{screen_id}/media/{asset_id}": {"get": _board_op(
             "A media file in the rendition for the board's size; only media named by the board's newest or "
             "acknowledged manifest. ETag is the file's sha256; Range requests are served.",
-            {"description": "The file", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-            params=SCREEN_ID + MEDIA_ID, extra={"206": {"description": "Part of the file"}, "304": {"description": "Unchanged"}})},
+            {"description": "The file", "content": MEDIA_FILE},
+            params=SCREEN_ID + MEDIA_ID, extra={"206": {"description": "Part of the file", "content": MEDIA_FILE},
+                                                "304": {"description": "Unchanged"}, "416": ERROR})},
         "/api/v1/screens/{screen_id}/heartbeat": {"post": _board_op(
             "The board calls in: the manifest version it plays (acknowledges it), the media on screen, and a "
             "screenshot when one was asked for", _json({"type": "object", "properties": {
@@ -276,7 +295,7 @@ DOCUMENT: dict[str, Any] = {
             "type": "object", "properties": {"history": {"type": "array", "items": {"type": "object", "properties": {
                 "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
                 "action": {"type": "string"}, "details": {"type": "object"}}}}}}), params=ID)},
-    },
+    }),
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                             "board": {"type": "http", "scheme": "bearer",

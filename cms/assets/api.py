@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, request
 
 from cms.access import roles_required, signed_in
-from cms.api import actor, api_blueprint, json_body, text_field
+from cms.api import LARGEST_WHOLE, SMALLEST_WHOLE, actor, api_blueprint, json_body, query_whole_number, text_field
 from cms.errors import ValidationFailed
 from cms.extensions import db
 from cms.models import ASSET_STATUSES
@@ -26,10 +26,10 @@ def _config() -> Any:
 
 
 def _campaign_id(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and SMALLEST_WHOLE <= value <= LARGEST_WHOLE:
         return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
     raise ValidationFailed("campaign_id must be a campaign's id.", code="field_invalid", key="campaign_id")
 
 
@@ -68,7 +68,7 @@ def media_list() -> dict[str, Any]:
     status = request.args.get("status") or None
     if status is not None and status not in ASSET_STATUSES:
         raise ValidationFailed("Unknown status %(status)s.", code="status_invalid", status=status)
-    campaign_id = request.args.get("campaign_id", type=int)
+    campaign_id = query_whole_number("campaign_id")
     return {"media": [media_service.describe_asset(a) for a in media_service.list_assets(campaign_id, status)]}
 
 

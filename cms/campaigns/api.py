@@ -7,7 +7,7 @@ from typing import Any
 from flask import g, request
 
 from cms.access import roles_required, signed_in
-from cms.api import actor, api_blueprint, json_body, text_field
+from cms.api import actor, api_blueprint, json_body, number_field, query_whole_number, text_field
 from cms.errors import ValidationFailed
 from cms.extensions import db
 from cms.models import CAMPAIGN_STATUSES
@@ -26,7 +26,7 @@ def campaign_list() -> dict[str, Any]:
     status = request.args.get("status") or None
     if status is not None and status not in CAMPAIGN_STATUSES:
         raise ValidationFailed("Unknown status %(status)s.", code="status_invalid", status=status)
-    plan_id = request.args.get("plan_id", type=int)
+    plan_id = query_whole_number("plan_id")
     channel = request.args.get("channel") or None
     if channel is not None and channel not in CHANNELS:
         raise ValidationFailed("Unknown channel %(channel)s.", code="channel_invalid", channel=channel)
@@ -65,15 +65,12 @@ def _input(body: dict[str, Any], base: dict[str, Any] | None = None) -> Campaign
     merged = (base or {}) | body
     channels = body.get("channels")
     partners = merged.get("partner_units") or []
-    number = merged.get("number")
-    plan_id = merged.get("plan_id")
+    number = number_field(merged, "number", whole=True)
+    plan_id = number_field(merged, "plan_id", whole=True)
     if channels is not None and not (isinstance(channels, list) and all(isinstance(c, str) for c in channels)):
         raise ValidationFailed("channels must be a list of channel names.", code="field_invalid", key="channels")
     if not (isinstance(partners, list) and all(isinstance(p, str) for p in partners)):
         raise ValidationFailed("partner_units must be a list of names.", code="field_invalid", key="partner_units")
-    for key, value in (("number", number), ("plan_id", plan_id)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise ValidationFailed("%(key)s must be a whole number.", code="field_invalid", key=key)
     return CampaignInput(
         title=text_field(merged, "title", max_length=2000), lead_unit=text_field(merged, "lead_unit", max_length=500) or "",
         partner_units=tuple(partners), form_text=text_field(merged, "form_text"),

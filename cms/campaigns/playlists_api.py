@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
-
 from cms.access import roles_required, signed_in
-from cms.api import actor, api_blueprint, json_body, number_field, text_field
+from cms.api import actor, api_blueprint, json_body, number_field, query_whole_number, text_field
 from cms.errors import ValidationFailed
 from cms.extensions import db
 from cms.services import playlists as service
@@ -17,7 +15,7 @@ bp = api_blueprint("playlists_api", __name__)
 @bp.get("/playlists")
 @signed_in
 def playlist_list() -> dict[str, Any]:
-    campaign_id = request.args.get("campaign_id", type=int)
+    campaign_id = query_whole_number("campaign_id")
     return {"playlists": [service.describe_playlist(p) for p in service.list_playlists(campaign_id)]}
 
 
@@ -63,6 +61,7 @@ def playlist_change_item(playlist_id: int, item_id: int) -> dict[str, Any]:
     """`duration` (seconds; null: the item's own length) and/or `move`: "up" or "down"."""
     body = json_body()
     playlist = service.get_playlist(playlist_id)
+    service.get_item(playlist, item_id)
     if "duration" in body:
         duration = number_field(body, "duration")
         service.set_duration(playlist, item_id, float(duration) if duration is not None else None, actor())

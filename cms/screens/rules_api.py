@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any
 
 from cms.access import roles_required, signed_in
-from cms.api import actor, api_blueprint, json_body, number_field, text_field
+from cms.api import LARGEST_WHOLE, SMALLEST_WHOLE, actor, api_blueprint, json_body, number_field, text_field
 from cms.errors import ValidationFailed
 from cms.extensions import db
 from cms.services.rules import (
@@ -19,6 +19,8 @@ def _ints(body: dict[str, Any], key: str, default: list[int]) -> tuple[int, ...]
     value = body.get(key, default)
     if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise ValidationFailed("%(key)s must be a list of whole numbers.", code="field_invalid", key=key)
+    if not all(SMALLEST_WHOLE <= v <= LARGEST_WHOLE for v in value):
+        raise ValidationFailed("%(key)s is out of range.", code="field_invalid", key=key)
     return tuple(value)
 
 

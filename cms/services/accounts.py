@@ -60,7 +60,7 @@ def check_password(password: str, email: str, policy: SecurityConfig) -> None:
         raise WeakPassword("This password is too common or too easy to guess.", code="password_common")
     from zxcvbn import zxcvbn
 
-    if zxcvbn(password[:100], user_inputs=[email, local_part])["score"] < 3:
+    if zxcvbn(password[:72], user_inputs=[email, local_part])["score"] < 3:  # it refuses longer input
         raise WeakPassword("This password is too common or too easy to guess.", code="password_common")
 
 

@@ -61,7 +61,7 @@ def add_item(playlist: Playlist, asset_id: int, actor: Actor, duration: float | 
 
 
 def remove_item(playlist: Playlist, item_id: int, actor: Actor) -> None:
-    item = _item(playlist, item_id)
+    item = get_item(playlist, item_id)
     playlist.items.remove(item)
     for position, remaining in enumerate(playlist.items):
         remaining.position = position
@@ -85,7 +85,7 @@ def publish(playlist: Playlist, actor: Actor) -> None:
 
 def move_item(playlist: Playlist, item_id: int, step: int, actor: Actor) -> bool:
     """Move an item `step` places later (negative: earlier); False when it is already at that end."""
-    item = _item(playlist, item_id)
+    item = get_item(playlist, item_id)
     old = playlist.items.index(item)
     new = min(max(old + step, 0), len(playlist.items) - 1)
     if new == old:
@@ -103,7 +103,7 @@ def move_item(playlist: Playlist, item_id: int, step: int, actor: Actor) -> bool
 def set_duration(playlist: Playlist, item_id: int, duration: float | None, actor: Actor) -> bool:
     """Set how long an item stays on screen; None goes back to its own length (or 10 s for pictures).
     False when nothing changed."""
-    item = _item(playlist, item_id)
+    item = get_item(playlist, item_id)
     if duration is not None and not (0 < duration <= MAX_ITEM_SECONDS):
         raise ValidationFailed("An item lasts more than 0 and at most 3600 seconds.", code="playlist_duration_invalid")
     if item.duration == duration:
@@ -138,7 +138,8 @@ def describe_playlist(playlist: Playlist) -> dict[str, Any]:
     }
 
 
-def _item(playlist: Playlist, item_id: int) -> PlaylistItem:
+def get_item(playlist: Playlist, item_id: int) -> PlaylistItem:
+    """The playlist's item with this id; NotFound when it has none."""
     item = next((i for i in playlist.items if i.id == item_id), None)
     if item is None:
         raise NotFound("No item %(id)s in this playlist.", code="playlist_item_not_found", id=item_id)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from cms.errors import ValidationFailed
 from cms.models import Screen
+from cms.services.playback import EARLIEST, LATEST
 from scheduler.model import Board, DailyWindow, Rule, Timeline
 from scheduler.resolver import resolve
 
@@ -46,6 +47,8 @@ def timeline_for(screen: Screen, start: datetime, end: datetime) -> Timeline:
         raise ValidationFailed("The end must come after the start.", code="timeline_bad_range")
     if end - start > MAX_SPAN:
         raise ValidationFailed("Ask for at most 31 days at a time.", code="timeline_too_long")
+    if start < EARLIEST or end > LATEST:
+        raise ValidationFailed("Ask for times between the years 2000 and 2100.", code="timeline_out_of_range")
     return resolve([board_for(screen)], rules_for([screen]), start, end)[screen.id]
 
 
