@@ -80,7 +80,7 @@ def _detail(screen_id: int, new_secret: str | None = None, fallback_form: Fallba
     timeline = describe_timeline(timeline_for(screen, start, start + timedelta(days=1)), screen.timezone)
     if fallback_form is None:
         fallback_form = _fallback_form(screen.fallback_playlist_id or 0)
-    status = next((row for row in _on_air_with_health() if row["screen_id"] == screen.id), None)
+    status = next(iter(_on_air_with_health([screen.id])), None)
     manifest = latest_manifest(screen.id)
     return render_template("screens/detail.html", screen=screen, today=_by_rule(timeline), rotate_form=RotateForm(),
                            new_secret=new_secret, kind=KINDS.get(screen.adapter_kind), fallback_form=fallback_form,
@@ -88,9 +88,10 @@ def _detail(screen_id: int, new_secret: str | None = None, fallback_form: Fallba
                            screenshot_form=ScreenshotRequestForm())
 
 
-def _on_air_with_health() -> list[dict[str, Any]]:
+def _on_air_with_health(screen_ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """The "on air now" rows of every board, or of those named, with their health."""
     now = datetime.now(UTC)
-    return with_health(on_air(now), current_app.config["PANOLED"].boards, now)
+    return with_health(on_air(now, screen_ids), current_app.config["PANOLED"].boards, now)
 
 
 def _by_rule(timeline: dict[str, Any]) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from cms.errors import NotFound, ValidationFailed
 from cms.extensions import db
 from cms.models import BoardHealth, BoardSync, Manifest, MediaAsset, Screen
 from cms.services.audit import Actor, record
-from cms.services.manifests import bodies_of
+from cms.services.manifest_digests import acknowledged_manifests, digests
 from cms.services.media import storage
 
 MAX_SCREENSHOT_BYTES = 8 * 1024 * 1024
@@ -167,13 +167,16 @@ def describe_health(health: BoardHealth | None, settings: BoardsConfig, now: dat
     }
 
 
-def health_by_board() -> dict[int, BoardHealth]:
-    return {h.screen_id: h for h in db.session.scalars(select(BoardHealth))}
+def health_by_board(screen_ids: list[int] | None = None) -> dict[int, BoardHealth]:
+    query = select(BoardHealth)
+    if screen_ids is not None:
+        query = query.where(BoardHealth.screen_id.in_(screen_ids))
+    return {h.screen_id: h for h in db.session.scalars(query)}
 
 
 def with_health(rows: list[dict[str, Any]], settings: BoardsConfig, now: datetime) -> list[dict[str, Any]]:
     """The "on air" rows (cms.services.manifests.on_air), each with its board's `health`."""
-    healths = health_by_board()
+    healths = health_by_board([row["screen_id"] for row in rows])
     return [row | {"health": describe_health(healths.get(row["screen_id"]), settings, now)} for row in rows]
 
 
@@ -207,7 +210,8 @@ def board_alerts(settings: BoardsConfig, now: datetime) -> list[Alert]:
     syncs = {s.screen_id: s for s in db.session.scalars(select(BoardSync))}
     made = dict(db.session.execute(select(Manifest.screen_id, Manifest.created_at).join(
         BoardSync, (BoardSync.screen_id == Manifest.screen_id) & (BoardSync.latest_version == Manifest.version))).all())
-    bodies = bodies_of({s.screen_id: s.acknowledged_version for s in syncs.values()})
+    playing = acknowledged_manifests()
+    named = {key.screen_id: digest.asset_ids for key, digest in digests(playing.values(), now, playing=False).items()}
     offline_after = timedelta(seconds=3 * settings.heartbeat_seconds)
     alerts: list[Alert] = []
     for screen in screens:
@@ -225,8 +229,7 @@ def board_alerts(settings: BoardsConfig, now: datetime) -> list[Alert]:
                 alerts.append(Alert("manifest_not_acknowledged", screen.id, screen.code, screen.name, created,
                                     {"latest_version": sync.latest_version, "acknowledged_version": sync.acknowledged_version}))
         if online and health is not None and health.current_asset_id is not None:
-            named = {m["asset_id"] for m in bodies.get(screen.id, {}).get("media", ())}
-            if health.current_asset_id not in named:
+            if health.current_asset_id not in named.get(screen.id, ()):
                 alerts.append(Alert("unexpected_content", screen.id, screen.code, screen.name, health.last_seen_at, {
                     "asset_id": health.current_asset_id, "heartbeat_version": health.heartbeat_version,
                     "acknowledged_version": sync.acknowledged_version if sync else 0}))

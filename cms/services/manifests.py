@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 from cms.config import Config, SchedulerConfig
 from cms.extensions import db
 from cms.models import BoardSync, Manifest, MediaAsset, MediaDerivative, Playlist, PlaylistItem, PushAttempt, ScheduleRule, Screen
+from cms.services.manifest_digests import acknowledged_manifests, digests
 from cms.services.rules import resolver_playlist, resolver_rule
 from cms.services.plan_record import record_plan
 from cms.services.timelines import board_for
@@ -442,13 +443,21 @@ class BoardState:
     last_attempt: PushAttempt | None
 
 
-def board_states() -> list[BoardState]:
-    """Every board with where its manifests stand and its last push, for the "on air now" list."""
-    screens = list(db.session.scalars(select(Screen).order_by(Screen.group_name, Screen.name)))
-    syncs = {s.screen_id: s for s in db.session.scalars(select(BoardSync))}
-    newest = select(PushAttempt.screen_id, func.max(PushAttempt.id).label("id")).group_by(PushAttempt.screen_id).subquery()
-    attempts = {a.screen_id: a for a in db.session.scalars(select(PushAttempt).join(newest, PushAttempt.id == newest.c.id))}
-    return [BoardState(s, syncs.get(s.id), attempts.get(s.id)) for s in screens]
+def board_states(screen_ids: Iterable[int] | None = None) -> list[BoardState]:
+    """Every board (or those named) with where its manifests stand and its last push,
+    for the "on air now" list."""
+    screens = select(Screen).order_by(Screen.group_name, Screen.name)
+    syncs = select(BoardSync)
+    newest = select(PushAttempt.screen_id, func.max(PushAttempt.id).label("id")).group_by(PushAttempt.screen_id)
+    if screen_ids is not None:
+        wanted = list(screen_ids)
+        screens = screens.where(Screen.id.in_(wanted))
+        syncs = syncs.where(BoardSync.screen_id.in_(wanted))
+        newest = newest.where(PushAttempt.screen_id.in_(wanted))
+    last = newest.subquery()
+    by_board = {s.screen_id: s for s in db.session.scalars(syncs)}
+    attempts = {a.screen_id: a for a in db.session.scalars(select(PushAttempt).join(last, PushAttempt.id == last.c.id))}
+    return [BoardState(s, by_board.get(s.id), attempts.get(s.id)) for s in db.session.scalars(screens)]
 
 
 def describe_state(state: BoardState) -> dict[str, Any]:
@@ -472,57 +481,23 @@ def push_history(screen_id: int, limit: int = 50) -> list[PushAttempt]:
                                    .order_by(PushAttempt.id.desc()).limit(limit)))
 
 
-def now_playing(body: dict[str, Any] | None, now: datetime) -> dict[str, Any] | None:
-    """What a manifest has its board show at `now`: the segment and the item, or None when dark."""
-    if not body:
-        return None
-    for segment in body.get("segments", ()):
-        start, end = datetime.fromisoformat(segment["start"]), datetime.fromisoformat(segment["end"])
-        if not start <= now < end:
-            continue
-        found = {"kind": segment["kind"], "rule_id": segment["rule_id"], "playlist_id": segment["playlist_id"],
-                 "asset_id": None, "campaign_id": None, "name": "", "segment_end": end}
-        playlist = next((p for p in body.get("playlists", ()) if p["playlist_id"] == segment["playlist_id"]), None)
-        if playlist and playlist["items"]:
-            items = playlist["items"]
-            offset = (now - start).total_seconds() % sum(i["duration"] for i in items)
-            index = segment["first_item"] or 0
-            while offset >= items[index]["duration"]:
-                offset -= items[index]["duration"]
-                index = (index + 1) % len(items)
-            item = items[index]
-            names = {m["asset_id"]: m["name"] for m in body.get("media", ())}
-            found.update(asset_id=item["asset_id"], campaign_id=item["campaign_id"], name=names.get(item["asset_id"], ""))
-        return found
-    return None
-
-
-def bodies_of(versions: dict[int, int]) -> dict[int, dict[str, Any]]:
-    """The manifests {screen id: version} asked for, by screen id."""
-    wanted = [(screen_id, version) for screen_id, version in versions.items() if version]
-    if not wanted:
-        return {}
-    rows = db.session.execute(select(Manifest.screen_id, Manifest.body).where(
-        tuple_(Manifest.screen_id, Manifest.version).in_(wanted)))
-    return {screen_id: body for screen_id, body in rows}
-
-
-def on_air(now: datetime | None = None) -> list[dict[str, Any]]:
-    """Every board as the "on air now" list shows it: delivery state, and what the manifest
-    it acknowledged has it show now (None before it acknowledged any, or when it is dark)."""
+def on_air(now: datetime | None = None, screen_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    """Every board (or those named) as the "on air now" list shows it: delivery state, and
+    what the manifest it acknowledged has it show now (None before it acknowledged any, or
+    when it is dark)."""
     from cms.models import Campaign
 
     now = now or datetime.now(UTC)
-    states = board_states()
+    wanted = list(screen_ids) if screen_ids is not None else None
+    states = board_states(wanted)
     # What the board plays is the manifest it acknowledged, not our newest.
-    bodies = bodies_of({s.screen.id: s.sync.acknowledged_version for s in states if s.sync})
+    keys = acknowledged_manifests(wanted)
+    held = digests(keys.values(), now)
     rows = []
     for state in states:
         row = describe_state(state)
-        playing = now_playing(bodies.get(state.screen.id), now)
-        if playing is not None:
-            playing = {k: v for k, v in playing.items() if k != "segment_end"}
-        row.update(group=state.screen.group_name or None, now=playing)
+        digest = held.get(keys[state.screen.id]) if state.screen.id in keys else None
+        row.update(group=state.screen.group_name or None, now=digest.playing(now) if digest is not None else None)
         rows.append(row)
     titles = dict(db.session.execute(select(Campaign.id, Campaign.title).where(
         Campaign.id.in_({r["now"]["campaign_id"] for r in rows if r["now"] and r["now"]["campaign_id"]}))).all())

@@ -188,3 +188,21 @@ def test_a_board_that_cannot_call_in_is_never_an_offline_alert(client, app: Flas
         kinds = {a.code: a.kind for a in board_alerts(app.config["PANOLED"].boards, later)}
         assert db.session.get(Screen, silent) is not None
     assert kinds.get("SIM-QUIET") == "offline" and "VN-1" not in kinds
+
+
+def test_unexpected_content_follows_the_version_the_board_acknowledged(client, app: Flask, accounts: Accounts) -> None:
+    """The alerts keep the assets each acknowledged manifest names between views; a board moving
+    to a newer version is judged by that version's assets, not by what an earlier view kept."""
+    board, secret = new_board(client, accounts.token("operator"), "AL-MOVES")
+    url = f"/api/v1/screens/{board}/heartbeat"
+    make_manifest(app, board, 1, (21,))
+    post_signed(client, url, secret, {"version": 1, "asset_id": 21})
+    now = datetime.now(UTC)
+    assert _alerts(app, now) == set()
+    post_signed(client, url, secret, {"version": 1, "asset_id": 22})
+    assert _alerts(app, now) == {("unexpected_content", "AL-MOVES")}
+    make_manifest(app, board, 2, (22,))
+    post_signed(client, url, secret, {"version": 2, "asset_id": 22, "at": now.isoformat()})
+    assert _alerts(app, now) == set()  # version 2 names asset 22
+    post_signed(client, url, secret, {"version": 2, "asset_id": 21})
+    assert _alerts(app, now) == {("unexpected_content", "AL-MOVES")}  # and no longer 21

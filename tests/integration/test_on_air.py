@@ -1,6 +1,7 @@
 """The "on air now" list, the board's deliveries, and its fallback playlist."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,3 +73,106 @@ def test_the_board_page_sets_the_fallback_for_editors_only(client, app: Flask, a
     no_token = client.post(f"/screens/{screen_id}/fallback", data={"playlist_id": 0})
     assert no_token.status_code == 400
     assert client.get(f"/api/v1/screens/{screen_id}", headers=editor).get_json()["fallback_playlist_id"] == playlist
+
+
+T0 = datetime(2030, 5, 6, 1, 0, tzinfo=UTC)
+
+
+def _acknowledged_manifest(app: Flask, screen_id: int, version: int, segments: list[tuple[timedelta, timedelta, str, int | None, int | None, int]],
+                           playlists: dict[int, list[tuple[int, int]]], replace: bool = False) -> None:
+    """A manifest the board acknowledged: `segments` as (from T0, until T0, kind, rule, playlist, first item),
+    `playlists` as {id: [(asset id, seconds)]}, every asset named "asset-<id>.png" of campaign 4.
+    `replace` puts it in place of the board's manifest of that version (a restored database)."""
+    from sqlalchemy import delete
+
+    from cms.extensions import db
+    from cms.models import BoardSync, Manifest
+    from cms.services.manifests import content_hash
+
+    assets = sorted({asset for items in playlists.values() for asset, _seconds in items})
+    body = {"schema": "panoled.manifest/1",
+            "media": [{"asset_id": a, "campaign_id": 4, "kind": "poster", "name": f"asset-{a}.png", "ready": True,
+                       "path": f"/api/v1/screens/{screen_id}/media/{a}"} for a in assets],
+            "playlists": [{"playlist_id": p, "items": [{"asset_id": a, "campaign_id": 4, "duration": d} for a, d in items]}
+                          for p, items in sorted(playlists.items())],
+            "segments": [{"start": (T0 + start).isoformat(), "end": (T0 + end).isoformat(), "kind": kind, "rule_id": rule,
+                          "playlist_id": playlist, "first_item": first, "truncated": False}
+                         for start, end, kind, rule, playlist, first in segments]}
+    with app.app_context():
+        if replace:
+            db.session.execute(delete(Manifest).where(Manifest.screen_id == screen_id, Manifest.version == version))
+        db.session.add(Manifest(screen_id=screen_id, version=version, content_hash=content_hash(body), valid_from=T0,
+                                valid_until=T0 + timedelta(days=2), body=body | {"version": version}, boundaries=[], created_at=T0))
+        sync = db.session.get(BoardSync, screen_id)
+        if sync is None:
+            db.session.add(BoardSync(screen_id=screen_id, input_fingerprint="", latest_version=version, acknowledged_version=version,
+                                     reported_version=version, failures=0, last_result="ok", last_error=""))
+        else:
+            sync.latest_version = sync.acknowledged_version = sync.reported_version = version
+        db.session.commit()
+
+
+def _on_screen(app: Flask, code: str, at: timedelta) -> tuple[str, int | None, str] | None:
+    """(kind, asset id, asset name) the "on air now" list shows for the board at T0 + `at`; None when dark."""
+    from cms.services.manifests import on_air
+
+    with app.app_context():
+        row = next(r for r in on_air(T0 + at) if r["code"] == code)
+    return (row["now"]["kind"], row["now"]["asset_id"], row["now"]["name"]) if row["now"] else None
+
+
+def test_what_plays_now_follows_segments_and_hours_after_the_list_was_first_shown(client, app: Flask, accounts: Accounts) -> None:
+    """The list keeps a digest of the next hour or so of each manifest: inside it, and after it, the answer
+    is what the whole manifest says."""
+    from board_calls import new_board
+
+    screen_id, _secret = new_board(client, accounts.token("operator"), "DG-1")
+    minutes, seconds = (lambda n: timedelta(minutes=n)), (lambda n: timedelta(seconds=n))
+    _acknowledged_manifest(app, screen_id, 1, [
+        (minutes(0), minutes(30), "rule", 1, 1, 1),  # starts on its second item: 22 for 20 s, then 21 for 10 s
+        (minutes(30), minutes(90), "fill", None, 2, 0),
+        (minutes(240), minutes(360), "interrupt", 3, 3, 0),  # after three dark hours
+    ], {1: [(21, 10), (22, 20)], 2: [(23, 15)], 3: [(24, 30)]})
+    assert _on_screen(app, "DG-1", seconds(5)) == ("rule", 22, "asset-22.png")
+    assert _on_screen(app, "DG-1", seconds(25)) == ("rule", 21, "asset-21.png")
+    assert _on_screen(app, "DG-1", minutes(29) + seconds(35)) == ("rule", 22, "asset-22.png")
+    assert _on_screen(app, "DG-1", minutes(31)) == ("fill", 23, "asset-23.png")  # across a segment's end
+    assert _on_screen(app, "DG-1", minutes(100)) is None
+    assert _on_screen(app, "DG-1", minutes(250)) == ("interrupt", 24, "asset-24.png")  # hours past the first view
+    assert _on_screen(app, "DG-1", minutes(45)) == ("fill", 23, "asset-23.png")  # and back: an earlier moment
+    assert _on_screen(app, "DG-1", minutes(400)) is None
+
+
+def test_a_newer_or_restored_manifest_replaces_what_the_list_showed(client, app: Flask, accounts: Accounts) -> None:
+    from board_calls import new_board, post_signed
+
+    operator = accounts.token("operator")
+    screen_id, secret = new_board(client, operator, "DG-2")
+    new_board(client, operator, "DG-0")  # listed first; its page is not DG-2's
+    whole_day = (timedelta(hours=-24), timedelta(hours=24), "rule", 1, 1, 0)
+    _acknowledged_manifest(app, screen_id, 1, [whole_day], {1: [(31, 10)]})
+    assert _on_screen(app, "DG-2", timedelta(minutes=1)) == ("rule", 31, "asset-31.png")
+    _acknowledged_manifest(app, screen_id, 2, [whole_day], {1: [(32, 10)]})
+    assert _on_screen(app, "DG-2", timedelta(minutes=2)) == ("rule", 32, "asset-32.png")
+    # A restored database holds another version 2 of the board's manifest.
+    _acknowledged_manifest(app, screen_id, 2, [whole_day], {1: [(33, 10)]}, replace=True)
+    assert _on_screen(app, "DG-2", timedelta(minutes=3)) == ("rule", 33, "asset-33.png")
+
+    # The pages show what plays at this moment: a manifest around it, and a newer one the board acknowledges.
+    now = datetime.now(UTC) - T0
+    around_now = (now - timedelta(hours=3), now + timedelta(hours=3), "rule", 1, 1, 0)
+    _acknowledged_manifest(app, screen_id, 3, [around_now], {1: [(34, 10)]})
+    accounts.login("auditor")
+    page = client.get("/screens/on-air").get_data(as_text=True)
+    assert "asset-34.png" in page and "asset-33.png" not in page
+    _acknowledged_manifest(app, screen_id, 4, [around_now], {1: [(35, 10)]})
+    page = client.get("/screens/on-air").get_data(as_text=True)
+    assert "asset-35.png" in page and "asset-34.png" not in page
+    status = {b["code"]: b for b in client.get("/api/v1/screens/status", headers=operator).get_json()["boards"]}["DG-2"]
+    assert (status["acknowledged_version"], status["now"]["asset_id"]) == (4, 35)
+    assert post_signed(client, f"/api/v1/screens/{screen_id}/heartbeat", secret, {"version": 4, "asset_id": 35}).status_code == 200
+    assert 'data-online="true"' in client.get("/screens/on-air").get_data(as_text=True)
+    # The board's page shows its own health and deliveries: online, playing version 4, which is our newest.
+    health, deliveries = client.get(f"/screens/{screen_id}").get_data(as_text=True).split('id="delivery-head"')[:2]
+    assert re.search(r'id="health-head".*<span class="badge ok">.*<dd>4</dd>', health, re.S)
+    assert len(re.findall(r"<dd>\D*\b4\b", deliveries)) == 2 and '<span class="badge ok">' in deliveries
