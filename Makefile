@@ -40,8 +40,12 @@ migration: $(VENV)/.installed
 run: install
 	$(BIN)/panoled demo
 
+# Test workers: one per core by default; CI runs one more, as many tests wait on
+# Chromium, gunicorn, PostgreSQL or WordPress rather than compute.
+PYTEST_WORKERS ?= auto
+
 test: dev
-	$(BIN)/python -m pytest -n auto -q
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
