@@ -79,6 +79,13 @@ def test_the_simulated_clock_runs_at_its_speed_with_skew() -> None:
     assert clock.now(120).timestamp() - start.timestamp() >= 120
 
 
+# A 10 s poster looping all day on 5 June 2024, as manifest version 2.
+ONE_POSTER = {"version": 2, "media": [], "playlists": [{"playlist_id": 1, "items": [
+    {"asset_id": 9, "campaign_id": 4, "duration": 10}]}],
+    "segments": [{"start": "2024-06-05T00:00:00Z", "end": "2024-06-06T00:00:00Z", "kind": "fill", "rule_id": 1,
+                  "playlist_id": 1, "first_item": 0, "truncated": False}]}
+
+
 class StoppedClock(SimClock):
     """Simulated time that moves only when the test says so."""
 
@@ -92,15 +99,11 @@ class StoppedClock(SimClock):
 
 def test_a_clock_set_forward_records_no_plays_for_the_time_it_skipped(tmp_path: Path) -> None:
     start = datetime(2024, 6, 5, 1, 0, tzinfo=UTC)
-    manifest = {"version": 2, "media": [], "playlists": [{"playlist_id": 1, "items": [
-        {"asset_id": 9, "campaign_id": 4, "duration": 10}]}],
-        "segments": [{"start": "2024-06-05T00:00:00Z", "end": "2024-06-06T00:00:00Z", "kind": "fill", "rule_id": 1,
-                      "playlist_id": 1, "first_item": 0, "truncated": False}]}
     clock, faults = StoppedClock(start), Faults()
     board = VirtualBoard(BoardIdentity("SIM-02", 2, 960, 320, "pnb_test"), tmp_path, "http://127.0.0.1:9", clock, faults,
                          heartbeat_seconds=10 ** 6)
     board.faults.offline_until = float("inf")  # no network: only playing and recording
-    board._start_playing(manifest, start)
+    board._start_playing(ONE_POSTER, start)
     clock.at = start + timedelta(seconds=35)
     board.step()
     assert [p.start for p in board.queue.oldest(10)] == ["2024-06-05T01:00:00Z", "2024-06-05T01:00:10Z",
@@ -126,15 +129,11 @@ def test_the_tally_counts_every_recorded_play_once_and_outlives_the_queue(tmp_pa
 
 def test_a_dark_panel_records_nothing_until_it_is_lit_again(tmp_path: Path) -> None:
     start = datetime(2024, 6, 5, 1, 0, tzinfo=UTC)
-    manifest = {"version": 2, "media": [], "playlists": [{"playlist_id": 1, "items": [
-        {"asset_id": 9, "campaign_id": 4, "duration": 10}]}],
-        "segments": [{"start": "2024-06-05T00:00:00Z", "end": "2024-06-06T00:00:00Z", "kind": "fill", "rule_id": 1,
-                      "playlist_id": 1, "first_item": 0, "truncated": False}]}
     clock, faults = StoppedClock(start), Faults()
     board = VirtualBoard(BoardIdentity("SIM-03", 3, 960, 320, "pnb_test"), tmp_path, "http://127.0.0.1:9", clock, faults,
                          heartbeat_seconds=10 ** 6)
     faults.offline_until = float("inf")
-    board._start_playing(manifest, start)
+    board._start_playing(ONE_POSTER, start)
     clock.at = start + timedelta(seconds=25)
     faults.apply({"screen_off": True})
     board.step()  # the two finished plays count; the one on air is cut
