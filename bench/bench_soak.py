@@ -600,6 +600,13 @@ def server_env(url: str, data: Path, args: argparse.Namespace) -> dict[str, str]
     return env
 
 
+def scheduler_niceness() -> int:
+    """The `Nice=` of the shipped scheduler unit, which the bench's scheduler runs with too."""
+    unit = (REPO / "deploy" / "systemd" / "panoled-scheduler@.service").read_text()
+    found = re.search(r"^Nice=(-?\d+)$", unit, re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
 def main() -> None:
     args = parse_args()
     server = None if args.database_url == "sqlite" else args.database_url
@@ -625,15 +632,17 @@ def main() -> None:
               f"in {time.perf_counter() - began:.1f} s; {build_manifests(app)}")
 
         logs = stack.enter_context(open(data / "servers.log", "ab"))
+        niceness = scheduler_niceness()
         scheduler = subprocess.Popen([panoled, "scheduler", "run", "--name", "soak"], env=env, cwd=REPO,
-                                     stdout=logs, stderr=subprocess.STDOUT)
+                                     stdout=logs, stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(niceness))
         stack.callback(stop_process, scheduler)
         options = ["-c", str(REPO / "deploy" / "gunicorn.conf.py")] + ([] if args.recycle_workers else
                                                                       ["--max-requests", "0"])
         base, master = stack.enter_context(gunicorn(env, options, output=logs))
         workers = worker_pids(master)
         print(f"gunicorn {base} with deploy/gunicorn.conf.py: {len(workers)} workers"
-              f"{'' if args.recycle_workers else ', not renewed during the run'}; `panoled scheduler run` beside it; "
+              f"{'' if args.recycle_workers else ', not renewed during the run'}; `panoled scheduler run` beside it "
+              f"(nice {niceness}, as its systemd unit); "
               f"logs in {data / 'servers.log'}")
         print(f"load: {len(fleet.boards):,} boards polling every {POLL_SECONDS:.0f} s with If-None-Match over "
               f"{load.lanes} connections, {len(fleet.staff)} staff browsing ({THINK_SECONDS[0]:.0f}-"

@@ -111,7 +111,7 @@ def _board_refusal(code: str, message: str, status: int = 401) -> Any:
 
 def _authenticate_board() -> Any:
     """The board of the URL by its secret; on a request with a body, its signature too.
-    Sets `g.board`."""
+    Sets `g.board` (cms.services.screens.BoardCredentials)."""
     import time
 
     from flask import current_app

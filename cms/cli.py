@@ -403,6 +403,9 @@ def scheduler_run(once: bool, name: str | None, media_workers: int | None) -> No
 
     signal.signal(signal.SIGTERM, finish)
     signal.signal(signal.SIGINT, finish)
+    from cms.runtime import settle
+
+    settle()
     service.run()
 
 

@@ -20,3 +20,11 @@ max_requests_jitter = 500
 forwarded_allow_ips = "127.0.0.1"
 accesslog = "-"
 errorlog = "-"
+
+
+def post_worker_init(worker):  # noqa: ANN001, ARG001 (gunicorn's hook)
+    """Once a worker has loaded the app: its long-lived objects are left out of garbage
+    collection (cms.runtime.settle)."""
+    from cms.runtime import settle
+
+    settle()

@@ -13,17 +13,23 @@ from typing import Any
 
 from flask import Response, current_app, g, request
 
-from cms.services.playback import EARLIEST, LATEST
 from cms.access import board_only
 from cms.api import api_blueprint, json_body, number_field
 from cms.assets.views import send_stored_file
 from cms.errors import ValidationFailed
+from cms.extensions import db
+from cms.models import Screen
 from cms.services import board_feed
 from cms.services.board_health import Heartbeat, decode_screenshot, record_heartbeat
-from cms.services.playback import SignedBatch, ingest_plays, parse_plays
+from cms.services.playback import EARLIEST, LATEST, SignedBatch, ingest_plays, parse_plays
 from display_adapters.signing import SIGNATURE_HEADER, signed_headers
 
 bp = api_blueprint("board_api", __name__)
+
+
+def _board() -> Screen:
+    """The calling board in full (cms.access checked its secret, which names an existing board)."""
+    return db.session.get_one(Screen, g.board.id)
 
 
 def _signed(response: Response) -> Response:
@@ -63,7 +69,7 @@ def board_manifest(screen_id: int) -> Response:
 @bp.get("/screens/<int:screen_id>/media/<int:asset_id>")
 @board_only
 def board_media(screen_id: int, asset_id: int) -> Response:
-    found = board_feed.media_for_board(g.board, asset_id, current_app.config["PANOLED"])
+    found = board_feed.media_for_board(_board(), asset_id, current_app.config["PANOLED"])
     return send_stored_file(found.path, found.download_name, etag=found.sha256 or True)
 
 
@@ -89,7 +95,7 @@ def board_heartbeat(screen_id: int) -> dict[str, Any]:
     for key, value in (("version", beat.version), ("asset_id", beat.asset_id)):
         if value is not None and not 0 <= value < 2**31:
             raise ValidationFailed("%(key)s is out of range.", code="field_invalid", key=key)
-    return record_heartbeat(g.board, beat, current_app.config["PANOLED"], datetime.now(UTC))
+    return record_heartbeat(_board(), beat, current_app.config["PANOLED"], datetime.now(UTC))
 
 
 @bp.post("/screens/<int:screen_id>/playlogs")
@@ -97,5 +103,5 @@ def board_heartbeat(screen_id: int) -> dict[str, Any]:
 def board_playlogs(screen_id: int) -> dict[str, Any]:
     batch = SignedBatch(g.board_signed_at, request.headers[SIGNATURE_HEADER].strip(), g.board.signing_key,
                         request.get_data(cache=True))  # checked by cms.access before the view
-    result = ingest_plays(g.board, parse_plays(json_body()), datetime.now(UTC), batch)
+    result = ingest_plays(_board(), parse_plays(json_body()), datetime.now(UTC), batch)
     return {"new": result.new, "duplicates": result.duplicates}

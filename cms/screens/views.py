@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -16,8 +16,8 @@ from cms.services.audit import Actor
 from cms.services.board_health import board_alerts, request_screenshot, screenshot_file, with_health
 from cms.services.manifests import latest_manifest, on_air, push_history
 from cms.services.playlists import list_playlists
-from cms.services.screens import (ScreenInput, create_screen, get_screen, list_screens, parse_hours, rotate_secret,
-                                  set_fallback)
+from cms.services.screens import (BoardPage, ScreenInput, board_page, create_screen, get_screen, list_screens,
+                                  parse_hours, rotate_secret, set_fallback)
 from cms.services.timelines import describe_timeline, timeline_for
 from cms.web import commit_or_flash
 from display_adapters.options import KINDS
@@ -28,7 +28,14 @@ bp = Blueprint("screens", __name__, url_prefix="/screens")
 @bp.route("/")
 @signed_in
 def index() -> str:
-    return render_template("screens/index.html", screens=list_screens())
+    page = _board_page()
+    return render_template("screens/index.html", screens=list_screens(page.ids), page=page)
+
+
+def _board_page() -> BoardPage:
+    """The page of boards asked for by `?page=` and `?group=` (a department with a thousand boards
+    reads them a hundred at a time, or one district at a time)."""
+    return board_page(request.args.get("page", 1, type=int), request.args.get("group") or None)
 
 
 def _options(text: str) -> dict[str, str]:
@@ -131,7 +138,8 @@ def fallback(screen_id: int) -> str | Response:
 @bp.route("/on-air")
 @signed_in
 def on_air_page() -> str:
-    return render_template("screens/on_air.html", rows=_on_air_with_health())
+    page = _board_page()
+    return render_template("screens/on_air.html", rows=_on_air_with_health(page.ids), page=page)
 
 
 @bp.route("/alerts")

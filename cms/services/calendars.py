@@ -277,8 +277,11 @@ def _place(block: Block, days: list[DayColumn]) -> list[tuple[DayColumn, Placed]
     start = block.starts_at.replace(tzinfo=None)
     end = block.ends_at.replace(tzinfo=None)
     parts = []
-    for day in days:
+    # The columns are consecutive days: begin at the block's first day (a week holds thousands of blocks).
+    for day in days[max(0, (start.date() - days[0].day).days):]:
         midnight = datetime.combine(day.day, time(0))
+        if midnight >= end:
+            break
         top = max(start, midnight)
         bottom = min(end, midnight + timedelta(days=1))
         if bottom > top:

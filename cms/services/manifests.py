@@ -446,7 +446,7 @@ class BoardState:
 def board_states(screen_ids: Iterable[int] | None = None) -> list[BoardState]:
     """Every board (or those named) with where its manifests stand and its last push,
     for the "on air now" list."""
-    screens = select(Screen).order_by(Screen.group_name, Screen.name)
+    screens = select(Screen).order_by(Screen.group_name, Screen.name, Screen.id)
     syncs = select(BoardSync)
     newest = select(PushAttempt.screen_id, func.max(PushAttempt.id).label("id")).group_by(PushAttempt.screen_id)
     if screen_ids is not None:

@@ -23,6 +23,7 @@ from cms.services.play_stats import board_zone
 from scheduler.model import Timeline
 
 HOUR_US = 3_600_000_000
+QUARTER_US = HOUR_US // 4
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -40,12 +41,25 @@ class _Hours:
     def __init__(self, zone_name: str) -> None:
         self.zone = board_zone(zone_name)
         self._starts: dict[int, int] = {}
+        self._by_quarter: dict[int, int | None] = {}
 
-    def start_of(self, us: int) -> int:
-        """The start of the local clock hour holding `us`."""
+    def _start_of(self, us: int) -> int:
         local = _instant(us).astimezone(self.zone)
         offset_us = (local.utcoffset() or timedelta()) // timedelta(microseconds=1)
         return (us + offset_us) // HOUR_US * HOUR_US - offset_us
+
+    def start_of(self, us: int) -> int:
+        """The start of the local clock hour holding `us`.
+
+        Zone offsets and their changes fall on quarter hours, so within a UTC quarter hour the
+        answer is one: worked out once per quarter (and checked at both of its ends), which a
+        timeline of a thousand segments asks about again and again."""
+        quarter = us // QUARTER_US
+        if quarter not in self._by_quarter:
+            first = self._start_of(quarter * QUARTER_US)
+            self._by_quarter[quarter] = first if first == self._start_of((quarter + 1) * QUARTER_US - 1) else None
+        start = self._by_quarter[quarter]
+        return start if start is not None else self._start_of(us)
 
     def end_of(self, start: int) -> int:
         if start not in self._starts:
@@ -63,24 +77,28 @@ def _count(timeline: Timeline, hours: _Hours, since: int
     hour start, for the part of `timeline` from `since` on."""
     planned: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0, 0.0])
     lit: dict[int, float] = defaultdict(float)
+    passes: dict[int, tuple[list[tuple[int, int]], int, dict[int, list[float]]]] = {}  # by playlist, once
     for segment in timeline.segments:
-        begin, end = max(_us(segment.start), since), _us(segment.end)
-        at = begin
+        first, end = _us(segment.start), _us(segment.end)
+        at = max(first, since)
         while at < end:  # lit time, split at hour boundaries
-            stop = min(end, hours.end_of(hours.start_of(at)))
-            lit[hours.start_of(at)] += (stop - at) / 1e6
+            hour = hours.start_of(at)
+            stop = min(end, hours.end_of(hour))
+            lit[hour] += (stop - at) / 1e6
             at = stop
         playlist = segment.playlist
         if playlist is None:
             continue
-        items = [(round(i.duration * 1_000_000), i.campaign_id if i.campaign_id is not None else NO_CAMPAIGN)
-                 for i in playlist.items]
-        loop_us = sum(d for d, _ in items)
-        per_loop: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])
-        for duration, campaign in items:
-            per_loop[campaign][0] += 1
-            per_loop[campaign][1] += duration / 1e6
-        at, index = _us(segment.start), segment.first_item or 0
+        if id(playlist) not in passes:
+            items = [(round(i.duration * 1_000_000), i.campaign_id if i.campaign_id is not None else NO_CAMPAIGN)
+                     for i in playlist.items]
+            per_loop: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])
+            for duration, campaign in items:
+                per_loop[campaign][0] += 1
+                per_loop[campaign][1] += duration / 1e6
+            passes[id(playlist)] = items, sum(d for d, _ in items), per_loop
+        items, loop_us, per_loop = passes[id(playlist)]
+        at, index = first, segment.first_item or 0
         hour = hours.start_of(at)
         hour_end = hours.end_of(hour)
         while at < end:
@@ -127,8 +145,9 @@ def record_plan(screen_id: int, zone_name: str, timeline: Timeline, now: datetim
         hour_rows.append({"screen_id": screen_id, "hour_start": _instant(start), "day": local.date(), "hour": hour,
                           "lit_seconds": lit.get(start, 0.0)})
         start = hours.end_of(start)
+    # Core inserts (a board has a few hundred rows a change, and a group's rule changes hundreds of boards).
     if hour_rows:
-        db.session.execute(insert(PlanHour), hour_rows)
+        db.session.connection().execute(insert(PlanHour.__table__), hour_rows)
     play_rows = []
     for (campaign, start), (plays, seconds) in sorted(planned.items()):
         if plays:
@@ -136,7 +155,7 @@ def record_plan(screen_id: int, zone_name: str, timeline: Timeline, now: datetim
             play_rows.append({"screen_id": screen_id, "campaign_id": campaign, "hour_start": _instant(start),
                               "day": local.date(), "hour": hour, "plays": int(plays), "seconds": seconds})
     if play_rows:
-        db.session.execute(insert(PlannedHourly), play_rows)
+        db.session.connection().execute(insert(PlannedHourly.__table__), play_rows)
     _sum_days(screen_id, hours.label(hours.start_of(_us(replace_from)))[0].date())
 
 

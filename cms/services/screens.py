@@ -99,8 +99,48 @@ def get_screen(ident: int | str) -> Screen:
     return screen
 
 
-def list_screens() -> list[Screen]:
-    return list(db.session.scalars(select(Screen).order_by(Screen.group_name, Screen.name)))
+def list_screens(ids: list[int] | None = None) -> list[Screen]:
+    """Every board (or those named), in the lists' order: by group, then name."""
+    query = select(Screen).order_by(Screen.group_name, Screen.name, Screen.id)
+    return list(db.session.scalars(query if ids is None else query.where(Screen.id.in_(ids))))
+
+
+BOARDS_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    """One page of a board list (by group, then name), optionally of one group only."""
+    ids: list[int]
+    number: int
+    pages: int
+    total: int
+    group: str | None
+    groups: list[str]
+    size: int = BOARDS_PER_PAGE
+
+    @property
+    def first(self) -> int:
+        """The place in the list of the page's first board, from 1 (0 on an empty page)."""
+        return (self.number - 1) * self.size + 1 if self.ids else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.ids) - 1 if self.ids else 0
+
+
+def board_page(number: int = 1, group: str | None = None, size: int = BOARDS_PER_PAGE) -> BoardPage:
+    """The ids of the boards on page `number` (past the last page: the last), with the
+    page count and the groups one can narrow the list to. A group nobody has gives no boards."""
+    groups = list(db.session.scalars(select(Screen.group_name).where(Screen.group_name != "").distinct()
+                                     .order_by(Screen.group_name)))
+    where = [] if group is None else [Screen.group_name == group]
+    total = db.session.scalar(select(func.count()).select_from(Screen).where(*where)) or 0
+    pages = max(1, -(-total // size))
+    number = min(max(number, 1), pages)
+    ids = list(db.session.scalars(select(Screen.id).where(*where).order_by(Screen.group_name, Screen.name, Screen.id)
+                                  .limit(size).offset((number - 1) * size)))
+    return BoardPage(ids, number, pages, total, group, groups, size)
 
 
 def describe_screen(screen: Screen) -> dict[str, Any]:
@@ -168,9 +208,19 @@ def set_fallback(screen: Screen, playlist_id: int | None, actor: Actor) -> None:
     screen.fallback_playlist_id = playlist_id
 
 
-def board_for_secret(screen_id: int, secret: str) -> Screen | None:
+@dataclass(frozen=True)
+class BoardCredentials:
+    """What a board's call is checked against: enough for a manifest poll, which a thousand
+    boards make every few seconds, without loading the whole board."""
+    id: int
+    signing_key: str
+    active: bool
+
+
+def board_for_secret(screen_id: int, secret: str) -> BoardCredentials | None:
     """The board whose secret this is, compared in constant time; None for a wrong secret or board."""
-    screen = db.session.get(Screen, screen_id)
-    expected = screen.secret_hash if screen is not None else "0" * 64
+    row = db.session.execute(select(Screen.secret_hash, Screen.signing_key, Screen.active)
+                             .where(Screen.id == screen_id)).first()
+    expected = row.secret_hash if row is not None else "0" * 64
     matches = hmac.compare_digest(hash_secret(secret), expected)
-    return screen if screen is not None and matches else None
+    return BoardCredentials(screen_id, row.signing_key, row.active) if row is not None and matches else None

@@ -176,3 +176,36 @@ def test_a_newer_or_restored_manifest_replaces_what_the_list_showed(client, app:
     health, deliveries = client.get(f"/screens/{screen_id}").get_data(as_text=True).split('id="delivery-head"')[:2]
     assert re.search(r'id="health-head".*<span class="badge ok">.*<dd>4</dd>', health, re.S)
     assert len(re.findall(r"<dd>\D*\b4\b", deliveries)) == 2 and '<span class="badge ok">' in deliveries
+
+
+def test_a_thousand_boards_are_read_a_hundred_at_a_time_or_one_group_at_a_time(client, app: Flask, accounts: Accounts) -> None:
+    from cms.extensions import db
+    from cms.services.audit import Actor
+    from cms.services.screens import ScreenInput, create_screen
+
+    with app.app_context():  # 203 boards in two districts (names sort as codes do)
+        for n in range(203):
+            create_screen(ScreenInput(name=f"Board {n:03d}", code=f"PG-{n:03d}", width=192, height=96, adapter_kind="webplayer",
+                                      group_name="Châu Đức" if n % 3 == 0 else "Bà Rịa"), Actor.command_line())
+        db.session.commit()
+    order = sorted(range(203), key=lambda n: ("Châu Đức" if n % 3 == 0 else "Bà Rịa", n))
+    accounts.login("auditor")
+    for path in ("/screens/on-air", "/screens/"):
+        seen: list[str] = []
+        for number in (1, 2, 3):
+            page = client.get(f"{path}?page={number}").get_data(as_text=True)
+            codes = re.findall(r">(PG-\d{3})</a>", page)
+            assert len(codes) == (100 if number < 3 else 3), (path, number)
+            first = (number - 1) * 100 + 1
+            assert f"Boards {first}–{first + len(codes) - 1} of 203" in page
+            assert ('rel="prev"' in page) == (number > 1) and ('rel="next"' in page) == (number < 3)
+            seen += codes
+        assert seen == [f"PG-{n:03d}" for n in order]  # every board once, by group then name
+        beyond = client.get(f"{path}?page=9").get_data(as_text=True)  # past the end: the last page
+        assert re.findall(r">(PG-\d{3})</a>", beyond) == seen[200:]
+        district = client.get(f"{path}?group=Châu Đức").get_data(as_text=True)
+        assert re.findall(r">(PG-\d{3})</a>", district) == [f"PG-{n:03d}" for n in range(0, 203, 3)]
+        assert "Boards 1–68 of 68" in district and 'rel="next"' not in district
+        assert '<option value="Châu Đức" selected>' in district
+        nobody = client.get(f"{path}?group=Nowhere").get_data(as_text=True)
+        assert re.findall(r">(PG-\d{3})</a>", nobody) == [] and client.get(f"{path}?page=x").status_code == 200
