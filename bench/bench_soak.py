@@ -20,7 +20,12 @@ topology: gunicorn with deploy/gunicorn.conf.py (GUNICORN_WORKERS, GUNICORN_THRE
 from `--workers`, `--threads`; access log to a file) and a `panoled scheduler run`
 process beside it. Workers are not renewed after `max_requests` during the soak
 (`--max-requests 0`), so a leak cannot hide behind a new process; `--recycle-workers`
-keeps the production setting.
+keeps the production setting. gunicorn and the scheduler get the `Environment=` of their systemd
+units (MALLOC_ARENA_MAX), and the scheduler their `Nice=`.
+
+Before the run the boards come online: each fetches its manifest once (100 at a time),
+as a board that has been running holds its manifest; that first fetch of 1,000
+manifests at once is printed apart and not counted in the run's figures.
 
 Load, for `--minutes`:
   - every board GETs `/api/v1/screens/<id>/manifest` with its secret every 10 s,
@@ -448,6 +453,24 @@ def rule_changes(base: str, fleet: Fleet, per_minute: float, start_at: float, st
     return done
 
 
+def boards_online(base: str, fleet: Fleet, lanes: int) -> Recorder:
+    """Before the measured run: every board fetches its manifest once (as a board that has been
+    running holds it), over `lanes` connections at once. Measured apart, for information."""
+    first = Recorder()
+
+    def lane(boards: list[Board]) -> None:
+        with requests.Session() as session:
+            for board in boards:
+                poll(session, base, board, first)
+
+    threads = [threading.Thread(target=lane, args=(fleet.boards[n::lanes],), name=f"online-{n}") for n in range(lanes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return first
+
+
 @dataclass(frozen=True)
 class Load:
     boards: int
@@ -600,11 +623,18 @@ def server_env(url: str, data: Path, args: argparse.Namespace) -> dict[str, str]
     return env
 
 
-def scheduler_niceness() -> int:
-    """The `Nice=` of the shipped scheduler unit, which the bench's scheduler runs with too."""
-    unit = (REPO / "deploy" / "systemd" / "panoled-scheduler@.service").read_text()
-    found = re.search(r"^Nice=(-?\d+)$", unit, re.MULTILINE)
-    return int(found.group(1)) if found else 0
+@dataclass(frozen=True)
+class Unit:
+    """What a shipped systemd unit sets for its process, which the bench's process gets too."""
+    environment: dict[str, str]
+    nice: int
+
+
+def unit(name: str) -> Unit:
+    text = (REPO / "deploy" / "systemd" / name).read_text()
+    environment = dict(line.split("=", 1) for line in re.findall(r"^Environment=(\S+=\S*)$", text, re.MULTILINE))
+    nice = re.search(r"^Nice=(-?\d+)$", text, re.MULTILINE)
+    return Unit(environment, int(nice.group(1)) if nice else 0)
 
 
 def main() -> None:
@@ -632,23 +662,34 @@ def main() -> None:
               f"in {time.perf_counter() - began:.1f} s; {build_manifests(app)}")
 
         logs = stack.enter_context(open(data / "servers.log", "ab"))
-        niceness = scheduler_niceness()
-        scheduler = subprocess.Popen([panoled, "scheduler", "run", "--name", "soak"], env=env, cwd=REPO,
-                                     stdout=logs, stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(niceness))
+        web_unit, scheduler_unit = unit("panoled-web.service"), unit("panoled-scheduler@.service")
+        scheduler = subprocess.Popen([panoled, "scheduler", "run", "--name", "soak"], env=env | scheduler_unit.environment,
+                                     cwd=REPO, stdout=logs, stderr=subprocess.STDOUT,
+                                     preexec_fn=lambda: os.nice(scheduler_unit.nice))
         stack.callback(stop_process, scheduler)
         options = ["-c", str(REPO / "deploy" / "gunicorn.conf.py")] + ([] if args.recycle_workers else
                                                                       ["--max-requests", "0"])
-        base, master = stack.enter_context(gunicorn(env, options, output=logs))
+        base, master = stack.enter_context(gunicorn(env | web_unit.environment, options, output=logs))
         workers = worker_pids(master)
         print(f"gunicorn {base} with deploy/gunicorn.conf.py: {len(workers)} workers"
               f"{'' if args.recycle_workers else ', not renewed during the run'}; `panoled scheduler run` beside it "
-              f"(nice {niceness}, as its systemd unit); "
+              f"(nice {scheduler_unit.nice}); both with their systemd unit's environment "
+              f"{web_unit.environment | scheduler_unit.environment}; "
               f"logs in {data / 'servers.log'}")
         print(f"load: {len(fleet.boards):,} boards polling every {POLL_SECONDS:.0f} s with If-None-Match over "
               f"{load.lanes} connections, {len(fleet.staff)} staff browsing ({THINK_SECONDS[0]:.0f}-"
               f"{THINK_SECONDS[1]:.0f} s between pages), {load.changes_per_minute:g} rule change(s) a minute; "
               f"{load.minutes:g} min; cores {os.cpu_count()}, load average before {os.getloadavg()[0]:.1f}")
 
+        began = time.perf_counter()
+        first = boards_online(base, fleet, load.lanes)
+        fetched = first.latencies.get(BOARD_200, [])
+        print(f"boards online before the run: {len(fetched):,} first manifests over {load.lanes} connections in "
+              f"{time.perf_counter() - began:.1f} s (p50 {milliseconds(percentile(fetched, 0.5))}, p95 "
+              f"{milliseconds(percentile(fetched, 0.95))}, max {milliseconds(max(fetched, default=0.0))}; "
+              f"{sum(first.errors.values())} errors; not counted below)")
+        if first.errors:
+            raise SystemExit(f"boards could not come online: {dict(first.errors)} (first: {first.first_error})")
         record = Recorder()
         database_name = None if server is None else make_url(url).database
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gc
 
-YOUNG_OBJECTS = 10_000  # CPython collects its youngest generation every 700 allocations by default
-
 
 def settle() -> None:
     """Call once the app is loaded.
@@ -13,8 +11,6 @@ def settle() -> None:
     What exists by then (modules, the app, its templates and the ORM's mappings: some two
     hundred thousand objects) lives as long as the process. Frozen, it is no longer walked
     by every full collection, which otherwise takes a fifth of the time of a page such as
-    a board's week calendar. Young objects are looked at less often, since a page makes
-    tens of thousands of short-lived ones that reference counting frees anyway."""
+    a board's week calendar. Collections keep CPython's thresholds, so memory stays as flat."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(YOUNG_OBJECTS, 10, 10)

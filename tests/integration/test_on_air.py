@@ -190,6 +190,8 @@ def test_a_thousand_boards_are_read_a_hundred_at_a_time_or_one_group_at_a_time(c
         db.session.commit()
     order = sorted(range(203), key=lambda n: ("Châu Đức" if n % 3 == 0 else "Bà Rịa", n))
     accounts.login("auditor")
+    page = client.get("/screens/")
+    client.post("/language", data={"csrf_token": csrf_token(page), "lang": "en", "next": "/screens/"})
     for path in ("/screens/on-air", "/screens/"):
         seen: list[str] = []
         for number in (1, 2, 3):

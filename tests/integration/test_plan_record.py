@@ -116,3 +116,33 @@ def test_hours_outside_operating_hours_are_recorded_as_dark(app: Flask, board: i
         db.session.commit()
         hours = {r.hour: r.lit_seconds for r in db.session.scalars(select(PlanHour).where(PlanHour.screen_id == board))}
     assert hours == {0: 0.0, 1: 0.0, 2: 3600.0}
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "America/St_Johns", "Australia/Lord_Howe", "Asia/Kathmandu",
+                                  "Asia/Kolkata", "Asia/Ho_Chi_Minh"])
+def test_the_local_hour_of_an_instant_is_the_same_worked_out_once_per_quarter_hour(zone: str) -> None:
+    """Counting reuses a quarter hour's answer; around each clock change of 2026 (30 minutes on
+    Lord Howe Island, 45-minute offsets in Kathmandu) every second of the hours either side gives
+    what the zone's own offset gives."""
+    from zoneinfo import ZoneInfo
+
+    from cms.services.plan_record import _Hours, _us
+
+    tz = ZoneInfo(zone)
+    changes = [START]  # and every instant of 2026 where the zone's offset changes
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    while at < datetime(2027, 1, 1, tzinfo=UTC):
+        if at.astimezone(tz).utcoffset() != (at + timedelta(hours=1)).astimezone(tz).utcoffset():
+            changes.append(at)
+        at += timedelta(hours=1)
+    assert len(changes) == (1 if zone.startswith("Asia") else 3)
+    hours = _Hours(zone)
+    for change in changes:
+        for second in range(0, 4 * 3600, 7):  # from 1 h before the change to 3 h after, every 7 s
+            us = _us(change - timedelta(hours=1) + timedelta(seconds=second))
+            local = (EPOCH_UTC + timedelta(microseconds=us)).astimezone(tz)
+            offset = local.utcoffset() // timedelta(microseconds=1)
+            assert hours.start_of(us) == (us + offset) // 3_600_000_000 * 3_600_000_000 - offset, (zone, local)
+
+
+EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
