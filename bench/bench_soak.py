@@ -23,9 +23,10 @@ process beside it. Workers are not renewed after `max_requests` during the soak
 keeps the production setting. gunicorn and the scheduler get the `Environment=` of their systemd
 units (MALLOC_ARENA_MAX), and the scheduler their `Nice=`.
 
-Before the run the boards come online: each fetches its manifest once (100 at a time),
-as a board that has been running holds its manifest; that first fetch of 1,000
-manifests at once is printed apart and not counted in the run's figures.
+Before the run the boards come online: each fetches its manifest once, over 100
+connections at once, as a board that has been running holds its manifest. That first
+fetch of 1,000 full manifests (as after a fleet-wide restart) is printed apart, with
+its own latency, and not counted in the run's figures.
 
 Load, for `--minutes`:
   - every board GETs `/api/v1/screens/<id>/manifest` with its secret every 10 s,

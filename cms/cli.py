@@ -390,6 +390,9 @@ def scheduler_run(once: bool, name: str | None, media_workers: int | None) -> No
             raise click.ClickException(str(error)) from None
         click.echo(f"{made} new manifest(s), {pushed} push(es)")
         return
+    from cms.runtime import settle
+
+    settle()  # before any thread starts: only start-up objects are frozen
     stop = threading.Event()
     workers = _settings().media.workers if media_workers is None else media_workers
     if workers > 0:
@@ -403,9 +406,6 @@ def scheduler_run(once: bool, name: str | None, media_workers: int | None) -> No
 
     signal.signal(signal.SIGTERM, finish)
     signal.signal(signal.SIGINT, finish)
-    from cms.runtime import settle
-
-    settle()
     service.run()
 
 

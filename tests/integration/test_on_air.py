@@ -210,4 +210,5 @@ def test_a_thousand_boards_are_read_a_hundred_at_a_time_or_one_group_at_a_time(c
         assert "Boards 1–68 of 68" in district and 'rel="next"' not in district
         assert '<option value="Châu Đức" selected>' in district
         nobody = client.get(f"{path}?group=Nowhere").get_data(as_text=True)
-        assert re.findall(r">(PG-\d{3})</a>", nobody) == [] and client.get(f"{path}?page=x").status_code == 200
+        assert re.findall(r">(PG-\d{3})</a>", nobody) == [] and "No board in the group Nowhere." in nobody
+        assert client.get(f"{path}?page=x").status_code == 200
