@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -449,14 +450,23 @@ def secret_key(config: Config) -> str:
     if config.web.secret_key:
         return config.web.secret_key
     path = config.data_dir / "secret_key"
-    if path.exists():
-        return path.read_text(encoding="ascii").strip()
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race; use its key
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key)
+    if not path.exists():
+        # Written whole under another name, then linked into place: gunicorn's workers start
+        # together, and one must never read the file another has created but not yet filled.
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        fd, written = tempfile.mkstemp(dir=config.data_dir, prefix=".secret_key-")
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:  # mkstemp makes it 0600
+                fh.write(secrets.token_urlsafe(48))
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(written, path)
+            except FileExistsError:
+                pass  # another process won the race: its key is the key
+        finally:
+            os.unlink(written)
+    key = path.read_text(encoding="ascii").strip()
+    if not key:
+        raise ConfigError(f"{path} is empty: delete it to have a new secret key made (signed-in people sign in again)")
     return key

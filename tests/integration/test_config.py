@@ -109,3 +109,33 @@ def test_the_portal_password_comes_from_the_environment_and_is_not_in_the_repr(t
     config = load_config(path, environ={"PANOLED_PUBLISHING__APPLICATION_PASSWORD": "abcd efgh ijkl mnop qrst uvwx"})
     assert config.publishing.application_password == "abcd efgh ijkl mnop qrst uvwx"
     assert "abcd" not in repr(config) and "abcd" not in repr(config.publishing)
+
+
+def test_processes_starting_together_all_get_the_one_whole_secret_key(tmp_path: Path) -> None:
+    """gunicorn's workers start at once on a new data folder: none may read a key file that
+    another has created but not yet written (a worker without a key cannot keep sessions)."""
+    import threading
+
+    for round_ in range(40):
+        config = load_config(write(tmp_path, f'[storage]\ndata_dir = "d{round_}"\n'), environ={})
+        start, keys = threading.Barrier(8), []
+
+        def worker() -> None:
+            start.wait()
+            keys.append(secret_key(config))
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(keys) == 8 and len(set(keys)) == 1 and len(keys[0]) >= 48, round_
+        assert [p.name for p in config.data_dir.iterdir()] == ["secret_key"]  # no half-made file left
+
+
+def test_an_empty_key_file_stops_the_app_with_what_to_do(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[storage]\ndata_dir = "d"\n'), environ={})
+    config.data_dir.mkdir()
+    (config.data_dir / "secret_key").write_text("\n")
+    with pytest.raises(ConfigError, match="is empty: delete it"):
+        secret_key(config)
