@@ -61,7 +61,8 @@ def _compact_json(value: Any) -> str:
 def _engine_options(url: str) -> dict[str, Any]:
     # JSON columns hold compact UTF-8 text: a manifest is sent to its board as stored
     # (cms.services.board_feed.manifest_document), a third smaller than with escapes and spaces.
+    options: dict[str, Any] = {"json_serializer": _compact_json}
     if url.startswith("sqlite"):
         # Wait for a writer instead of failing at once; WAL is set per connection in database.py.
-        return {"connect_args": {"timeout": 30}, "json_serializer": _compact_json}
-    return {"pool_pre_ping": True, "json_serializer": _compact_json}
+        return options | {"connect_args": {"timeout": 30}}
+    return options | {"pool_pre_ping": True}

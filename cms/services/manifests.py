@@ -27,6 +27,7 @@ from cms.models import BoardSync, Manifest, MediaAsset, MediaDerivative, Playlis
 from cms.services.manifest_digests import acknowledged_manifests, digests
 from cms.services.rules import resolver_playlist, resolver_rule
 from cms.services.plan_record import record_plan
+from cms.services.screens import LIST_ORDER
 from cms.services.timelines import board_for
 from display_adapters.base import AdapterError, BoardRef, PushResult
 from display_adapters.registry import pull_only_kinds
@@ -446,7 +447,7 @@ class BoardState:
 def board_states(screen_ids: Iterable[int] | None = None) -> list[BoardState]:
     """Every board (or those named) with where its manifests stand and its last push,
     for the "on air now" list."""
-    screens = select(Screen).order_by(Screen.group_name, Screen.name, Screen.id)
+    screens = select(Screen).order_by(*LIST_ORDER)
     syncs = select(BoardSync)
     newest = select(PushAttempt.screen_id, func.max(PushAttempt.id).label("id")).group_by(PushAttempt.screen_id)
     if screen_ids is not None:

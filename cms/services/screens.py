@@ -99,9 +99,12 @@ def get_screen(ident: int | str) -> Screen:
     return screen
 
 
+LIST_ORDER = (Screen.group_name, Screen.name, Screen.id)  # how every board list runs: by group, then name
+
+
 def list_screens(ids: list[int] | None = None) -> list[Screen]:
-    """Every board (or those named), in the lists' order: by group, then name."""
-    query = select(Screen).order_by(Screen.group_name, Screen.name, Screen.id)
+    """Every board (or those named), in the lists' order."""
+    query = select(Screen).order_by(*LIST_ORDER)
     return list(db.session.scalars(query if ids is None else query.where(Screen.id.in_(ids))))
 
 
@@ -138,7 +141,7 @@ def board_page(number: int = 1, group: str | None = None, size: int = BOARDS_PER
     total = db.session.scalar(select(func.count()).select_from(Screen).where(*where)) or 0
     pages = max(1, -(-total // size))
     number = min(max(number, 1), pages)
-    ids = list(db.session.scalars(select(Screen.id).where(*where).order_by(Screen.group_name, Screen.name, Screen.id)
+    ids = list(db.session.scalars(select(Screen.id).where(*where).order_by(*LIST_ORDER)
                                   .limit(size).offset((number - 1) * size)))
     return BoardPage(ids, number, pages, total, group, groups, size)
 
