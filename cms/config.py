@@ -103,9 +103,11 @@ class SchedulerConfig:
 
 @dataclass(frozen=True)
 class BoardsConfig:
-    """What the CMS expects of boards that call in (heartbeats) and when it raises alerts."""
+    """How the CMS hears from boards (their heartbeats, or its status polls of those that
+    cannot call in) and when it raises alerts."""
 
     heartbeat_seconds: int = 30             # boards send a heartbeat this often; 3 missed: offline
+    status_poll_seconds: int = 60           # the leader asks boards that cannot call in this often; 3 unseen: offline
     offline_alert_minutes: int = 15         # an alert once a board has been offline this long
     unacknowledged_alert_minutes: int = 10  # an alert when a board has not taken its newest manifest this long
 
@@ -381,6 +383,7 @@ def _validate(config: Config) -> None:
         (0 <= config.scheduler.boundary_min_seconds <= 600, "scheduler.boundary_min_seconds", "must be between 0 and 600"),
         (config.scheduler.keep_manifest_days >= 1, "scheduler.keep_manifest_days", "must be at least 1"),
         (5 <= config.boards.heartbeat_seconds <= 3600, "boards.heartbeat_seconds", "must be between 5 and 3600"),
+        (10 <= config.boards.status_poll_seconds <= 3600, "boards.status_poll_seconds", "must be between 10 and 3600"),
         (1 <= config.boards.offline_alert_minutes <= 10080, "boards.offline_alert_minutes", "must be between 1 and 10080"),
         (1 <= config.boards.unacknowledged_alert_minutes <= 10080, "boards.unacknowledged_alert_minutes",
          "must be between 1 and 10080"),

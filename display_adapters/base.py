@@ -115,7 +115,8 @@ class DisplayAdapter:
     optional_options: ClassVar[tuple[str, ...]] = ()
     secret_options: ClassVar[frozenset[str]] = frozenset()  # never shown back after saving
     capabilities: ClassVar[frozenset[str]] = frozenset()
-    # Whether the board itself calls the CMS (heartbeats, plays); one that cannot is never "offline" by silence.
+    # Whether the board itself calls the CMS (heartbeats, plays); one that cannot is heard of only through
+    # the scheduler's status polls (with "status"), and without them never "offline" by silence.
     calls_in: ClassVar[bool] = True
 
     def __init__(self, board: BoardRef, timeout: float) -> None:

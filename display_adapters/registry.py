@@ -126,3 +126,10 @@ def _entry_points() -> dict[str, EntryPoint]:
 def pull_only_kinds() -> list[str]:
     """Installed kinds without the "push" capability: their boards fetch manifests themselves."""
     return [kind for kind in kinds() if "push" not in adapter_class(kind).capabilities]
+
+
+def polled_kinds() -> list[str]:
+    """Installed kinds whose boards cannot call in but can be asked whether they are online:
+    the leading scheduler polls their status, and that is all their health is made of."""
+    classes = {kind: adapter_class(kind) for kind in kinds()}
+    return [kind for kind, cls in classes.items() if not cls.calls_in and "status" in cls.capabilities]

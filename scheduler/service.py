@@ -14,6 +14,11 @@ is rebuilt at each start, never pickled. Jobs:
   jitter while the others go on. A push that overruns its timeout (a driver
   stuck somewhere its own timeout does not reach) is recorded as timed out and
   its worker no longer counts, so stuck drivers cannot starve the others;
+- `status` every `boards.status_poll_seconds` and once at start: boards of kinds
+  that cannot call in (VNNOX) are asked whether they are online, in a bounded
+  pool of their own with a timeout each, so one dead board holds up no other,
+  and at most STATUS_CALLS_PER_SECOND calls started a second;
+  an answer that a board is online is its heartbeat (cms.services.board_health);
 - `leadership` every few seconds: a leader that lost its lock stops at once
   and goes back to stand-by. A reconcile commits only after asking the lock
   again, and a push is recorded only while this process still leads.
@@ -32,17 +37,19 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from display_adapters.base import BoardStatus
 from scheduler.leader import Leadership, leadership_for
 
 if TYPE_CHECKING:
     from cms.services.manifests import PushJob, PushOutcome
+    from display_adapters.base import BoardRef
 
 log = logging.getLogger("panoled.scheduler")
 DISPATCH_SECONDS = 1.0
@@ -52,6 +59,7 @@ MAX_QUEUED = 100_000
 RECONCILE_WAIT_SECONDS = 120.0  # how long a term that ends waits for its last reconcile
 PUBLISH_SECONDS = 10
 PORTAL_SECONDS = 30
+STATUS_CALLS_PER_SECOND = 10  # status calls start no faster: VNNOX refuses over 15 a second from one address
 VERIFY_ROUND_SECONDS = 3600  # how often the leader looks for chains not verified whole lately
 WHOLE_CHECK_HOURS = 24  # ... and verifies those not found intact for this long
 
@@ -80,6 +88,10 @@ class SchedulerService:
         self._boundaries: dict[int, list[int]] = {}
         self._jobs: BackgroundScheduler | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._status_pool: ThreadPoolExecutor | None = None
+        self._asking: set[int] = set()  # boards whose status call is under way
+        self._unseen: set[int] = set()  # boards the last status call did not see (said once in the log)
+        self._asking_lock = threading.Lock()
 
     # -- life cycle ---------------------------------------------------------
 
@@ -109,9 +121,21 @@ class SchedulerService:
             self._queue.clear()
             self._queued.clear()
         self._boundaries = {}
+        with self._asking_lock:
+            self._asking.clear()
+            self._unseen.clear()
         # Room for pushes stuck past their deadline, which no longer count against push_workers.
         self._pool = ThreadPoolExecutor(self.settings.push_workers * 2, thread_name_prefix="push")
+        # Status calls apart, so that boards being asked never keep a push waiting, nor the reverse.
+        self._status_pool = ThreadPoolExecutor(self.settings.push_workers, thread_name_prefix="status")
         self.leading.set()
+
+    def _close_pools(self) -> None:
+        """Calls under way finish on their own (and are not recorded); queued ones never start."""
+        for pool in (self._pool, self._status_pool):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._status_pool = None
 
     def _lead(self) -> None:
         log.info("scheduler %s: leading", self.name)
@@ -139,6 +163,10 @@ class SchedulerService:
         self._jobs.add_job(self.push_to_portal, "interval", seconds=PORTAL_SECONDS, id="portal",
                            next_run_time=datetime.now(UTC) + timedelta(seconds=5), coalesce=True, max_instances=1,
                            misfire_grace_time=PORTAL_SECONDS)
+        # Boards that cannot call in are asked at once, so they show online soon after a start.
+        poll = self.config.boards.status_poll_seconds
+        self._jobs.add_job(self.poll_status, "interval", seconds=poll, id="status", next_run_time=datetime.now(UTC),
+                           coalesce=True, max_instances=1, misfire_grace_time=poll)
         self._jobs.start()
         while not self.stopping.is_set() and not self._lost.is_set():
             self.stopping.wait(0.5)
@@ -156,9 +184,8 @@ class SchedulerService:
         # commits nothing; the next term starts after it.
         if self._reconciling.acquire(timeout=RECONCILE_WAIT_SECONDS):
             self._reconciling.release()
-        assert self._pool is not None
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._jobs = self._pool = None
+        self._close_pools()
+        self._jobs = None
 
     def run_once(self) -> tuple[int, int]:
         """One reconcile and every push then due, without APScheduler (for operators and
@@ -188,8 +215,20 @@ class SchedulerService:
             return len(report.new_versions), len(jobs)
         finally:
             self.leading.clear()
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+            self._close_pools()
+            self.leadership.release()
+
+    def poll_once(self) -> int:
+        """One round of status polls without APScheduler (for operators and tests); returns how
+        many boards answered online. Refuses while another scheduler leads."""
+        if not self.leadership.try_acquire():
+            raise RuntimeError("another scheduler is leading; a status round runs only when none is")
+        self._start_term()
+        try:
+            return self.poll_status()
+        finally:
+            self.leading.clear()
+            self._close_pools()
             self.leadership.release()
 
     # -- jobs ---------------------------------------------------------------
@@ -251,6 +290,88 @@ class SchedulerService:
             except Exception:
                 db.session.rollback()
                 log.exception("scheduler %s: pushing posts to the portal failed; the next round tries again", self.name)
+            finally:
+                db.session.remove()
+
+    def poll_status(self) -> int:
+        """Ask every board that cannot call in whether it is online; returns how many said so.
+        Calls start at most STATUS_CALLS_PER_SECOND; the round then waits for its answers at
+        most one poll period, and a board whose call from an earlier round is still under way
+        is not asked again meanwhile."""
+        from cms.extensions import db
+        from cms.services.board_health import polled_boards
+
+        pool = self._status_pool
+        if not self.leading.is_set() or pool is None:
+            return 0
+        with self.app.app_context():
+            try:
+                boards = polled_boards()
+            except Exception:
+                db.session.rollback()
+                log.exception("scheduler %s: could not list the boards to poll; the next round tries again", self.name)
+                return 0
+            finally:
+                db.session.remove()
+        with self._asking_lock:
+            boards = [board for board in boards if board.board_id not in self._asking]
+            self._asking.update(board.board_id for board in boards)
+        calls: list[Future[bool]] = []
+        for board in boards:
+            if calls:
+                self.stopping.wait(1 / STATUS_CALLS_PER_SECOND)
+            try:
+                calls.append(pool.submit(self._ask, board))
+            except RuntimeError:  # the term ended meanwhile and its pool with it
+                break
+        done, _waiting = wait(calls, timeout=self.config.boards.status_poll_seconds)
+        return sum(1 for call in done if not call.cancelled() and call.result())
+
+    def _ask(self, board: BoardRef) -> bool:
+        """One board's status call; a sighting is recorded when it answered online in time."""
+        from cms.services.board_health import ask_status
+
+        try:
+            if not self.leading.is_set():
+                return False
+            timeout = self.settings.push_timeout_seconds
+            started = time.monotonic()
+            status = ask_status(board, timeout)
+            if time.monotonic() - started > timeout + OVERRUN_GRACE_SECONDS:
+                status = BoardStatus(False, detail=f"the status call took over {timeout + OVERRUN_GRACE_SECONDS:g} s")
+            self._note(board, status)
+            return status.online and self._record_seen(board, status)
+        finally:
+            with self._asking_lock:
+                self._asking.discard(board.board_id)
+
+    def _note(self, board: BoardRef, status: BoardStatus) -> None:
+        """Logs when a polled board stops being seen, and when it is seen again; not every round."""
+        with self._asking_lock:
+            changed = (board.board_id in self._unseen) == status.online
+            if status.online:
+                self._unseen.discard(board.board_id)
+            else:
+                self._unseen.add(board.board_id)
+        if changed and status.online:
+            log.info("scheduler %s: board %s answers its status poll again", self.name, board.code)
+        elif changed:
+            log.warning("scheduler %s: board %s not seen by its status poll: %s", self.name, board.code, status.detail)
+
+    def _record_seen(self, board: BoardRef, status: BoardStatus) -> bool:
+        from cms.extensions import db
+        from cms.services.board_health import record_seen
+
+        if not self.leading.is_set():
+            return False
+        with self.app.app_context():
+            try:
+                record_seen(board.board_id, status, self.clock())
+                return True
+            except Exception:
+                db.session.rollback()
+                log.exception("scheduler %s: could not record that board %s was seen", self.name, board.code)
+                return False
             finally:
                 db.session.remove()
 

@@ -136,7 +136,8 @@ class ArchivedPlay(db.Model):
 
 
 class BoardHealth(db.Model):
-    """What the board last told about itself through its heartbeat, and the screenshot asked of it."""
+    """What the board last told about itself through its heartbeat (or, for a board that cannot
+    call in, its answers to the scheduler's status polls), and the screenshot asked of it."""
 
     __tablename__ = "board_health"
 

@@ -1,9 +1,12 @@
-"""Board health: heartbeats, online or offline, screenshots on request, and the operator's alerts.
+"""Board health: heartbeats, status polls, online or offline, screenshots on request, and the operator's alerts.
 
 A board calls in every `boards.heartbeat_seconds` with the manifest version it plays
-and the asset on screen. Three missed heartbeats and it shows offline. The version
-it reports counts as acknowledged when it is one the CMS made, and acknowledgement
-only ever moves up. Time enters as `now`.
+and the asset on screen. A board of a kind that cannot call in (VNNOX: the player
+talks to its cloud, never to us) is asked instead by the leading scheduler every
+`boards.status_poll_seconds`, and an answer that it is online counts as a heartbeat.
+Either way, a board not heard from for three of its intervals shows offline. The
+version it reports counts as acknowledged when it is one the CMS made, and
+acknowledgement only ever moves up. Time enters as `now`.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ from cms.models import BoardHealth, BoardSync, Manifest, MediaAsset, Screen
 from cms.services.audit import Actor, record
 from cms.services.manifest_digests import acknowledged_manifests, digests
 from cms.services.media import storage
+from display_adapters.base import BoardRef, BoardStatus, adapter_for
+from display_adapters.registry import adapter_class, polled_kinds
 
 MAX_SCREENSHOT_BYTES = 8 * 1024 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -100,6 +105,36 @@ def record_heartbeat(screen: Screen, beat: Heartbeat, config: Config, now: datet
     return {"screenshot_wanted": screenshot_wanted(health), "manifest_version": newest}
 
 
+def polled_boards() -> list[BoardRef]:
+    """The active boards the leading scheduler asks for their status: those of kinds that cannot
+    call in but can be asked (boards that call in are left to their heartbeats)."""
+    from cms.services.manifests import board_ref
+
+    screens = db.session.scalars(select(Screen).where(Screen.active.is_(True), Screen.adapter_kind.in_(polled_kinds()))
+                                 .order_by(Screen.id))
+    return [board_ref(screen) for screen in screens]
+
+
+def ask_status(board: BoardRef, timeout: float) -> BoardStatus:
+    """The board's answer through its driver. Never raises for the board's faults: a refusal, a
+    timeout or a driver's bug is an answer that it was not seen, with why in `detail`."""
+    try:
+        return adapter_for(board, timeout).fetch_status()
+    except Exception as error:  # RetryLater, Rejected, a timeout, or a driver's bug: the others go on
+        return BoardStatus(False, detail=f"{type(error).__name__}: {error}"[:1000])
+
+
+def record_seen(screen_id: int, status: BoardStatus, now: datetime) -> None:
+    """A polled board answered that it is online: seen now, and the version and asset it gave are
+    kept as a heartbeat's are (its acknowledgement only moves up); commits. Any other answer
+    records nothing: not seen is what silence already says."""
+    if status.current_version is not None:
+        _board_reports(screen_id, status.current_version)
+    upsert(BoardHealth, {"screen_id": screen_id}, {"last_seen_at": now, "heartbeat_version": status.current_version,
+                                                   "current_asset_id": status.asset_id})
+    db.session.commit()
+
+
 def _board_reports(screen_id: int, version: int) -> None:
     """The board plays `version`: that is what it holds (reported), and when we made that
     version, what it acknowledged. Both only move up."""
@@ -144,19 +179,32 @@ def screenshot_file(screen: Screen, config: Config) -> tuple[Any, datetime | Non
     return path, health.screenshot_at
 
 
-def is_online(health: BoardHealth | None, settings: BoardsConfig, now: datetime) -> bool:
-    """Seen within three heartbeat intervals."""
-    return (health is not None and health.last_seen_at is not None
-            and now - health.last_seen_at <= timedelta(seconds=3 * settings.heartbeat_seconds))
+def heard_every(kind: str, settings: BoardsConfig) -> int | None:
+    """How often a board of this kind is heard from: its heartbeat, or the leading scheduler's
+    status poll for a kind that cannot call in. None for a kind that can do neither: it is never
+    heard from, so its silence says nothing and raises no alert."""
+    try:
+        calls_in = adapter_class(kind).calls_in
+    except Exception:  # an uninstalled kind: say so through the offline alert
+        return settings.heartbeat_seconds
+    if calls_in:
+        return settings.heartbeat_seconds
+    return settings.status_poll_seconds if kind in polled_kinds() else None
+
+
+def is_online(health: BoardHealth | None, every_seconds: int | None, now: datetime) -> bool:
+    """Seen within three of the intervals the board is heard from at (`heard_every`)."""
+    return (every_seconds is not None and health is not None and health.last_seen_at is not None
+            and now - health.last_seen_at <= timedelta(seconds=3 * every_seconds))
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
-def describe_health(health: BoardHealth | None, settings: BoardsConfig, now: datetime) -> dict[str, Any]:
+def describe_health(health: BoardHealth | None, every_seconds: int | None, now: datetime) -> dict[str, Any]:
     return {
-        "online": is_online(health, settings, now),
+        "online": is_online(health, every_seconds, now),
         "last_seen_at": _iso(health.last_seen_at) if health else None,
         "heartbeat_version": health.heartbeat_version if health else None,
         "current_asset_id": health.current_asset_id if health else None,
@@ -176,8 +224,12 @@ def health_by_board(screen_ids: list[int] | None = None) -> dict[int, BoardHealt
 
 def with_health(rows: list[dict[str, Any]], settings: BoardsConfig, now: datetime) -> list[dict[str, Any]]:
     """The "on air" rows (cms.services.manifests.on_air), each with its board's `health`."""
-    healths = health_by_board([row["screen_id"] for row in rows])
-    return [row | {"health": describe_health(healths.get(row["screen_id"]), settings, now)} for row in rows]
+    ids = [row["screen_id"] for row in rows]
+    healths = health_by_board(ids)
+    kinds = dict(db.session.execute(select(Screen.id, Screen.adapter_kind).where(Screen.id.in_(ids))).all())
+    every = {kind: heard_every(kind, settings) for kind in set(kinds.values())}
+    return [row | {"health": describe_health(healths.get(row["screen_id"]), every[kinds[row["screen_id"]]], now)}
+            for row in rows]
 
 
 @dataclass(frozen=True)
@@ -186,25 +238,20 @@ class Alert:
     screen_id: int
     code: str
     name: str
-    since: datetime | None  # None: a board that has never called in, registered long enough ago
+    since: datetime | None  # None: a board never heard from, registered long enough ago
     detail: dict[str, Any]
-
-
-def _calls_in(kind: str) -> bool:
-    """Whether boards of this kind send heartbeats; silence from one that cannot is no alert."""
-    from display_adapters.registry import adapter_class
-
-    try:
-        return adapter_class(kind).calls_in
-    except Exception:  # an uninstalled kind: say so through the offline alert
-        return True
 
 
 def board_alerts(settings: BoardsConfig, now: datetime) -> list[Alert]:
     """What an operator should look at, per active board: offline for `offline_alert_minutes`
-    (or never called in that long after registration), a newest manifest not acknowledged
+    (or never heard from that long after registration), a newest manifest not acknowledged
     for `unacknowledged_alert_minutes`, and a board showing an asset that its acknowledged
-    manifest does not name."""
+    manifest does not name.
+
+    Offline counts from three intervals after the board was last seen, whether it calls in
+    or is polled. A polled board never yet seen counts from three poll intervals after its
+    registration (the scheduler's first polls), so a new VNNOX board is no alert before it
+    could have answered. A kind that can neither call in nor be asked is never an offline alert."""
     screens = list(db.session.scalars(select(Screen).where(Screen.active.is_(True)).order_by(Screen.group_name, Screen.code)))
     healths = health_by_board()
     syncs = {s.screen_id: s for s in db.session.scalars(select(BoardSync))}
@@ -212,15 +259,18 @@ def board_alerts(settings: BoardsConfig, now: datetime) -> list[Alert]:
         BoardSync, (BoardSync.screen_id == Manifest.screen_id) & (BoardSync.latest_version == Manifest.version))).all())
     playing = acknowledged_manifests()
     named = {key.screen_id: digest.asset_ids for key, digest in digests(playing.values(), now, playing=False).items()}
-    offline_after = timedelta(seconds=3 * settings.heartbeat_seconds)
+    every = {kind: heard_every(kind, settings) for kind in {screen.adapter_kind for screen in screens}}
+    polled = set(polled_kinds())
     alerts: list[Alert] = []
     for screen in screens:
         health, sync = healths.get(screen.id), syncs.get(screen.id)
         seen = health.last_seen_at if health else None
-        online = is_online(health, settings, now)
-        if not online and _calls_in(screen.adapter_kind):
-            since = seen + offline_after if seen is not None else None
-            if (since or screen.created_at) <= now - timedelta(minutes=settings.offline_alert_minutes):
+        interval = every[screen.adapter_kind]
+        online = is_online(health, interval, now)
+        if not online and interval is not None:
+            since = seen + timedelta(seconds=3 * interval) if seen is not None else None
+            first_chance = screen.created_at + timedelta(seconds=3 * interval if screen.adapter_kind in polled else 0)
+            if (since or first_chance) <= now - timedelta(minutes=settings.offline_alert_minutes):
                 alerts.append(Alert("offline", screen.id, screen.code, screen.name, since,
                                     {"last_seen_at": _iso(seen)}))
         if sync is not None and sync.latest_version > sync.acknowledged_version:

@@ -373,10 +373,14 @@ def due_pushes(now: datetime, busy: set[int], limit: int) -> list[PushJob]:
     for screen, version in wanted:
         body = bodies.get((screen.id, version))
         if body is not None:
-            ref = BoardRef(screen.id, screen.code, screen.adapter_kind, screen.width, screen.height,
-                           dict(screen.adapter_options or {}), screen.signing_key or "")
-            jobs.append(PushJob(ref, version, body))
+            jobs.append(PushJob(board_ref(screen), version, body))
     return jobs
+
+
+def board_ref(screen: Screen) -> BoardRef:
+    """The board as its driver needs it, detached from the session (drivers run in other threads)."""
+    return BoardRef(screen.id, screen.code, screen.adapter_kind, screen.width, screen.height,
+                    dict(screen.adapter_options or {}), screen.signing_key or "")
 
 
 def push(job: PushJob, timeout: float) -> PushOutcome:

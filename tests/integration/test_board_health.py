@@ -172,22 +172,21 @@ def test_a_version_far_above_ours_is_not_believed(client, app: Flask, accounts: 
         assert reconcile(app.config["PANOLED"], datetime.now(UTC)).new_versions[board] == 8
 
 
-def test_a_board_that_cannot_call_in_is_never_an_offline_alert(client, app: Flask, accounts: Accounts) -> None:
-    from cms.extensions import db
-    from cms.models import Screen
-    from cms.services.board_health import board_alerts
-
+def test_a_polled_board_never_seen_is_no_alert_before_its_first_polls_could_have_seen_it(
+        client, app: Flask, accounts: Accounts) -> None:
+    """A board that cannot call in (VNNOX) is heard of only through the scheduler's status polls:
+    never seen, it counts as offline three poll intervals after registration, an alert 15 min later."""
     operator = accounts.token("operator")
     quiet = client.post("/api/v1/screens", headers=operator, json={
         "name": "VNNOX", "code": "VN-1", "width": 960, "height": 320, "adapter": "novastar-vnnox",
         "adapter_options": {"app_key": "k", "app_secret": "s", "player_id": "p", "media_base_url": "https://cdn.example.vn/"}})
     assert quiet.status_code == 201, quiet.get_json()
-    silent, _secret = new_board(client, operator, "SIM-QUIET")
-    later = datetime.now(UTC) + timedelta(hours=2)
-    with app.app_context():
-        kinds = {a.code: a.kind for a in board_alerts(app.config["PANOLED"].boards, later)}
-        assert db.session.get(Screen, silent) is not None
-    assert kinds.get("SIM-QUIET") == "offline" and "VN-1" not in kinds
+    new_board(client, operator, "SIM-QUIET")
+    now = datetime.now(UTC)
+    polls = timedelta(seconds=3 * app.config["PANOLED"].boards.status_poll_seconds)
+    assert _alerts(app, now + timedelta(minutes=16)) == {("offline", "SIM-QUIET")}
+    assert ("offline", "VN-1") not in _alerts(app, now + polls + timedelta(minutes=14))
+    assert ("offline", "VN-1") in _alerts(app, now + polls + timedelta(minutes=16))
 
 
 def test_unexpected_content_follows_the_version_the_board_acknowledged(client, app: Flask, accounts: Accounts) -> None:

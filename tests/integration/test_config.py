@@ -53,6 +53,8 @@ def test_panoled_config_names_the_file(tmp_path: Path) -> None:
     ('[web]\ntimezone = "Mars/Olympus"\n', {}, "web.timezone"),
     ("[security]\npassword_min_length = 6\n", {}, "security.password_min_length"),
     ('[database]\nurl = "mysql://x"\n', {}, "database.url"),
+    ("[boards]\nstatus_poll_seconds = 5\n", {}, "boards.status_poll_seconds"),
+    ("", {"PANOLED_BOARDS__STATUS_POLL_SECONDS": "often"}, "PANOLED_BOARDS__STATUS_POLL_SECONDS"),
 ])
 def test_an_unknown_key_or_bad_value_is_an_error_that_names_it(tmp_path: Path, text: str, environ: dict[str, str], named: str) -> None:
     path = write(tmp_path, text)
