@@ -1,6 +1,9 @@
 """Simulated Panoled controllers behind one HTTP server on 127.0.0.1.
 
-Each board is addressed by its code:
+Each board is addressed by its code, or, where a person looks (`state`,
+`frame.png`, `faults`), also by its number: `/screens/1/frame.png` is the first
+board the simulator was given (`SIM-01` of `panoled simulator run`). A board
+whose code is that number keeps it. Manifests are pushed by code only.
 
 - `POST /screens/<code>/manifest` offers a manifest: 200 when taken (or already
   held), 409 with the board's own version when it is older, 401 when the board
@@ -43,6 +46,7 @@ from display_adapters.virtual_board import BoardIdentity, Faults, SimClock, Virt
 __all__ = ["Boards", "Faults", "SimulatorServer"]
 
 PATH = re.compile(r"^/screens/([A-Za-z0-9_.-]{1,40})/(manifest|state|faults|frame\.png)$")
+NUMBER = re.compile(r"^[1-9][0-9]{0,5}$")
 MAX_BODY = 64 * 1024 * 1024
 TICK_SECONDS = 0.2
 log = logging.getLogger("panoled.simulator")
@@ -67,6 +71,16 @@ class Boards:
     def player(self, code: str) -> VirtualBoard | None:
         return self.players.get(code)
 
+    def code_of(self, name: str) -> str:
+        """The board a URL names: by its code, or by its 1-based number among the
+        provisioned boards, in the order they were added (a code wins)."""
+        with self.lock:
+            if name in self.players or name in self.boards or not NUMBER.match(name):
+                return name
+            codes = list(self.players)
+        n = int(name)
+        return codes[n - 1] if n <= len(codes) else name
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
@@ -81,7 +95,8 @@ class _Handler(BaseHTTPRequestHandler):
         match = PATH.match(self.path)
         if not match or match.group(2) not in ("state", "frame.png"):
             return self._send(404, {"error": "not found"})
-        code, boards = match.group(1), self.server.boards
+        boards = self.server.boards
+        code = boards.code_of(match.group(1))
         player = boards.player(code)
         if match.group(2) == "frame.png":
             if player is None:
@@ -102,6 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not match or match.group(2) not in ("manifest", "faults"):
             return self._send(404, {"error": "not found"})
         code, what, boards = match.group(1), match.group(2), self.server.boards
+        if what == "faults":
+            code = boards.code_of(code)
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:

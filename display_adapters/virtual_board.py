@@ -327,20 +327,25 @@ class VirtualBoard:
         url = self.cms_url + str(medium.get("path") or f"/api/v1/screens/{self.identity.screen_id}/media/{medium['asset_id']}")
         temporary = target.with_name(target.name + ".part")
         digest, written = hashlib.sha256(), 0
-        with self._http.get(url, headers=self._bearer(), timeout=self.timeout, stream=True) as response:
-            if response.status_code != 200:
-                raise CmsRefused(f"media {medium['asset_id']}: the CMS answered {response.status_code}")
-            with temporary.open("wb") as out:
-                for chunk in response.iter_content(1 << 16):
-                    digest.update(chunk)
-                    written += len(chunk)
-                    out.write(chunk)
-        if size is not None and written != size:
-            temporary.unlink(missing_ok=True)
-            raise CmsRefused(f"media {medium['asset_id']}: {written} bytes received, the manifest says {size}")
-        if medium.get("sha256") and digest.hexdigest() != medium["sha256"]:
-            temporary.unlink(missing_ok=True)
-            raise CmsRefused(f"media {medium['asset_id']}: SHA-256 does not match the manifest")
+        try:
+            with self._http.get(url, headers=self._bearer(), timeout=self.timeout, stream=True) as response:
+                if response.status_code != 200:
+                    raise CmsRefused(f"media {medium['asset_id']}: the CMS answered {response.status_code}")
+                with temporary.open("wb") as out:
+                    for chunk in response.iter_content(1 << 16):
+                        if self.faults.disk_full:  # the disk filled up during the download
+                            raise DiskFull(f"disk full: media {medium['asset_id']} stopped after {written} of "
+                                           f"{size or '?'} bytes")
+                        digest.update(chunk)
+                        written += len(chunk)
+                        out.write(chunk)
+            if size is not None and written != size:
+                raise CmsRefused(f"media {medium['asset_id']}: {written} bytes received, the manifest says {size}")
+            if medium.get("sha256") and digest.hexdigest() != medium["sha256"]:
+                raise CmsRefused(f"media {medium['asset_id']}: SHA-256 does not match the manifest")
+        except Exception:
+            temporary.unlink(missing_ok=True)  # never played, and it must not keep a full disk full
+            raise
         os.replace(temporary, target)
 
     def _bearer(self) -> dict[str, str]:

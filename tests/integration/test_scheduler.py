@@ -4,6 +4,8 @@ an unreachable board retried with backoff while the others go on."""
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -333,3 +335,57 @@ def test_a_leader_stopped_in_the_middle_of_a_reconcile_stops_and_frees_the_lock(
         other.release()
     finally:
         service.stop()
+
+
+class RunningClock:
+    """The schedule's time running with the real one from `start`, as APScheduler's does."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start, self.started = start, time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self.started)
+
+
+def test_a_change_made_between_reconciles_reaches_the_board_at_the_next_segment_boundary(
+        client, app: Flask, accounts: Accounts, imported_plan: Any, simulator: SimulatorServer) -> None:
+    """The safety interval is an hour, so only the reconcile planned for the rule's
+    window starting at 08:00 (01:00 UTC), a few seconds after the start, can pick up
+    the rule added once the board has version 1."""
+    editor, approver, operator = accounts.token("editor"), accounts.token("approver"), accounts.token("operator")
+    screen_id = simulator_board(client, operator, "VT-EDGE", simulator.url)
+    morning, takeover = (published_playlist(client, app, editor, approver, seed=seed) for seed in (1, 2))
+    first = client.post("/api/v1/rules", headers=editor, json={"playlist_id": morning, "board_ids": [screen_id],
+                                                                "windows": ["08:00-09:00"]})
+    assert first.status_code == 201, first.get_json()
+    boundary = datetime(2024, 6, 5, 1, 0, tzinfo=UTC)
+    app.config["PANOLED"] = _with_scheduler(app, reconcile_seconds=3600)
+    service = SchedulerService(app, name="edge", clock=RunningClock(boundary - timedelta(seconds=8)))
+    board = simulator.boards.board("VT-EDGE")
+    runner = threading.Thread(target=service.run, daemon=True)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while board.accepted != [1]:
+            assert time.monotonic() < deadline, "the start's reconcile did not reach the board"
+            time.sleep(0.05)
+        added = client.post("/api/v1/rules", headers=editor, json={"playlist_id": takeover, "board_ids": [screen_id],
+                                                                    "priority": 5})
+        assert added.status_code == 201, added.get_json()
+        assert service.clock() < boundary, "the set-up took too long: the boundary passed before the change"
+        deadline = time.monotonic() + 20
+        while board.accepted != [1, 2]:
+            assert time.monotonic() < deadline, "the change waited for the safety interval"
+            time.sleep(0.05)
+    finally:
+        service.stop()
+        runner.join(timeout=30)
+    assert not runner.is_alive()
+    with app.app_context():
+        made = db.session.scalar(select(Manifest.created_at)
+                                 .where(Manifest.screen_id == screen_id, Manifest.version == 2))
+    assert made is not None
+    made = made if made.tzinfo else made.replace(tzinfo=UTC)
+    assert boundary <= made < boundary + timedelta(seconds=3)  # at the boundary, not before it and not long after
+    assert board.manifest is not None
+    assert {s["playlist_id"] for s in board.manifest["segments"]} == {takeover}  # what the board was pushed

@@ -5,6 +5,8 @@ faults: a board offline during a push gets the manifest later, and the CMS down
 while a board plays loses no play and doubles none."""
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -252,3 +254,162 @@ def test_simulator_run_provisions_its_boards_and_never_prints_their_secrets(app:
         assert all(b.adapter_options == {"url": f"http://127.0.0.1:{port}", "screen": b.code} for b in boards)
         assert all(b.signing_key for b in boards)
     assert "SIM-01..SIM-05" in output and "pnb_" not in output
+
+
+def set_faults(simulator: SimulatorServer, board: str, **changes: Any) -> dict[str, Any]:
+    """Through the simulator's HTTP `/faults`, as an operator or a test rig would."""
+    answer = requests.post(f"{simulator.url}/screens/{board}/faults", json=changes, timeout=5)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["faults"]
+
+
+def board_state(simulator: SimulatorServer, board: str) -> dict[str, Any]:
+    answer = requests.get(f"{simulator.url}/screens/{board}/state", timeout=5)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def push_signed(simulator: SimulatorServer, board: VirtualBoard, body: dict[str, Any]) -> requests.Response:
+    """A manifest pushed as the scheduler does, signed with the board's key."""
+    from display_adapters.signing import signed_headers
+
+    data = json.dumps(body).encode("utf-8")
+    return requests.post(f"{simulator.url}/screens/{board.identity.code}/manifest", data=data, timeout=5,
+                         headers=signed_headers(board.identity.key, data) | {"Content-Type": "application/json"})
+
+
+def test_a_board_whose_clock_is_off_by_more_than_the_signature_window_keeps_its_plays_until_it_is_right(
+        client, app: Flask, accounts: Accounts, imported_plan: Any, cms: CmsServer, simulator: SimulatorServer) -> None:
+    """The CMS refuses calls signed more than WINDOW_SECONDS from its time (README, board
+    API): the board's plays wait in its queue, not lost, and go once its clock is set."""
+    from display_adapters.playlog_queue import PlaylogQueue
+    from display_adapters.signing import WINDOW_SECONDS
+
+    screen_id, board = scheduled_board(client, app, accounts, simulator, "SIM-SKEW")
+    SchedulerService(app, name="test").run_once()
+    wait_for("plays arrive", lambda: len(events(app, screen_id)) >= 5)
+    skew = WINDOW_SECONDS * 2
+    assert set_faults(simulator, "SIM-SKEW", clock_skew_seconds=skew)["clock_skew_seconds"] == skew
+
+    def refused() -> bool:
+        state = board_state(simulator, "SIM-SKEW")
+        return "401" in state["upload_error"] and "401" in state["heartbeat_error"]
+
+    wait_for("the CMS refuses the skewed board's plays and heartbeats", refused)
+    assert f"more than {WINDOW_SECONDS} s from now" in board_state(simulator, "SIM-SKEW")["upload_error"]
+    kept = len(events(app, screen_id))
+    wait_for("plays wait in the board's queue", lambda: len(board.queue) >= 40)
+    assert len(events(app, screen_id)) == kept  # none taken while the clock is off
+
+    set_faults(simulator, "SIM-SKEW", clock_skew_seconds=0)
+
+    def delivered() -> bool:
+        state = board_state(simulator, "SIM-SKEW")
+        return state["queue_length"] == 0 and state["upload_error"] == state["heartbeat_error"] == ""
+
+    wait_for("the queue empties and heartbeats go again", delivered, seconds=40)
+    simulator.stop()  # the board records what it finished playing and stops
+    queue = PlaylogQueue(board.folder / "playlogs.sqlite3")
+    try:
+        recorded, unsent = sum(queue.tally().values()), len(queue)
+    finally:
+        queue.close()
+    plays = events(app, screen_id)
+    assert len({e.event_id for e in plays}) == len(plays) == recorded - unsent  # every recorded play, once
+    assert len(plays) > kept + 40
+
+
+def test_a_board_whose_disk_is_full_keeps_its_new_manifest_pending_says_why_and_plays_it_once_there_is_room(
+        client, app: Flask, accounts: Accounts, imported_plan: Any, cms: CmsServer, simulator: SimulatorServer) -> None:
+    screen_id, board = scheduled_board(client, app, accounts, simulator, "SIM-FULL")
+    assert set_faults(simulator, "SIM-FULL", disk_full=True)["disk_full"] is True
+    assert SchedulerService(app, name="test").run_once() == (1, 1)  # it takes the manifest: it can hold that much
+    wait_for("the board says why the manifest waits",
+             lambda: "disk full" in board_state(simulator, "SIM-FULL")["pending_error"])
+    state = board_state(simulator, "SIM-FULL")
+    assert (state["playing_version"], state["pending_version"], state["now_playing"]) == (None, 1, None)
+    assert list(board.media_dir.iterdir()) == []  # nothing half-written to play from
+
+    assert set_faults(simulator, "SIM-FULL", disk_full=False)["disk_full"] is False
+    wait_for("the board plays manifest 1", lambda: board.playing_version == 1)
+    poster = manifest(app, screen_id, 1)["media"][0]
+    assert [p.name for p in board.media_dir.iterdir()] == [poster["sha256"]]
+    assert hashlib.sha256(board.media_path(poster).read_bytes()).hexdigest() == poster["sha256"]
+    assert board_state(simulator, "SIM-FULL")["pending_error"] == ""
+    wait_for("its plays reach the CMS", lambda: len(events(app, screen_id)) >= 5)
+
+
+def test_a_medium_whose_bytes_do_not_match_the_manifests_sha256_is_refused_and_never_played(
+        client, app: Flask, accounts: Accounts, imported_plan: Any, cms: CmsServer, simulator: SimulatorServer) -> None:
+    screen_id, board = scheduled_board(client, app, accounts, simulator, "SIM-SHA")
+    SchedulerService(app, name="test").run_once()
+    wait_for("the board plays manifest 1", lambda: board.playing_version == 1)
+    good = manifest(app, screen_id, 1)
+    poster = good["media"][0]
+    # Version 2 names the same file (the CMS serves it) with another checksum.
+    wrong = {**poster, "sha256": hashlib.sha256(b"another poster").hexdigest()}
+    assert push_signed(simulator, board, {**good, "version": 2, "media": [wrong]}).status_code == 200
+    wait_for("the board refuses the download",
+             lambda: "SHA-256 does not match" in board_state(simulator, "SIM-SHA")["pending_error"])
+    state = board_state(simulator, "SIM-SHA")
+    assert (state["playing_version"], state["pending_version"]) == (1, 2)  # it plays on what it had
+    assert [p.name for p in board.media_dir.iterdir()] == [poster["sha256"]]  # the refused bytes are not kept
+
+    assert push_signed(simulator, board, {**good, "version": 3}).status_code == 200
+    wait_for("the board plays manifest 3", lambda: board.playing_version == 3)
+    wait_for("plays of manifest 3 reach the CMS", lambda: 3 in {e.manifest_version for e in events(app, screen_id)})
+    assert 2 not in {e.manifest_version for e in events(app, screen_id)}
+
+
+def test_slow_answers_set_through_faults_time_pushes_out_until_cleared(
+        client, app: Flask, accounts: Accounts, imported_plan: Any, cms: CmsServer, simulator: SimulatorServer) -> None:
+    import dataclasses
+
+    from cms.models import PushAttempt
+
+    screen_id, board = scheduled_board(client, app, accounts, simulator, "SIM-SLOW")
+    wrong = requests.post(f"{simulator.url}/screens/SIM-SLOW/faults", json={"slow_seconds": -1}, timeout=5)
+    assert wrong.status_code == 422 and "slow_seconds" in wrong.json()["error"]
+    assert set_faults(simulator, "SIM-SLOW", slow_seconds=2)["slow_seconds"] == 2
+    assert board_state(simulator, "SIM-SLOW")["faults"]["slow_seconds"] == 2  # its state page answers at once
+    config = app.config["PANOLED"]
+    app.config["PANOLED"] = dataclasses.replace(
+        config, scheduler=dataclasses.replace(config.scheduler, push_timeout_seconds=0.5))
+    clock = Clock(config.scheduler.refresh_hours)
+    service = SchedulerService(app, name="test", clock=clock)
+    service.run_once()
+    with app.app_context():
+        sync = db.session.get(BoardSync, screen_id)
+        assert sync is not None and (sync.acknowledged_version, sync.failures) == (0, 1)
+    assert set_faults(simulator, "SIM-SLOW", slow_seconds=0)["slow_seconds"] == 0
+    clock.offset = timedelta(minutes=10)
+    service.run_once()
+    with app.app_context():
+        results = [a.result for a in db.session.scalars(select(PushAttempt).order_by(PushAttempt.id))]
+        sync = db.session.get(BoardSync, screen_id)
+        assert sync is not None and (sync.acknowledged_version, sync.failures) == (1, 0)
+    assert results == ["timeout", "ok"]
+    wait_for("the board plays manifest 1", lambda: board.playing_version == 1)
+
+
+def test_a_board_is_reached_by_its_number_as_well_as_by_its_code(
+        client, app: Flask, accounts: Accounts, simulator: SimulatorServer) -> None:
+    operator = accounts.token("operator")
+    ids = [simulator_board(client, operator, code, simulator.url) for code in ("SIM-01", "SIM-02")]
+    with app.app_context():
+        simulator.add_boards(connect_boards([db.session.get(Screen, i) for i in ids], simulator.url,
+                                            Actor.command_line()))
+
+    def get(path: str) -> requests.Response:
+        return requests.get(f"{simulator.url}/screens/{path}", timeout=5)
+
+    for number, code, screen_id in ((1, "SIM-01", ids[0]), (2, "SIM-02", ids[1])):
+        by_number, by_code = get(f"{number}/frame.png"), get(f"{code}/frame.png")
+        assert by_number.status_code == by_code.status_code == 200
+        assert by_number.headers["Content-Type"] == "image/png" and by_number.content == by_code.content
+        state = get(f"{number}/state").json()
+        assert (state["screen"], state["screen_id"]) == (code, screen_id)
+    assert get("1/frame.png").content != get("2/frame.png").content  # each its own picture
+    assert get("3/frame.png").status_code == 404  # there is no third board
+    assert set_faults(simulator, "2", screen_off=True)["screen_off"] is True
+    assert simulator.boards.fault("SIM-02").screen_off and not simulator.boards.fault("SIM-01").screen_off

@@ -500,6 +500,25 @@ def test_campaign_ending_mid_window_leaves_only_fill_and_fallback_the_next_day()
     ]
 
 
+def test_campaign_ending_mid_day_stops_at_the_boards_midnight_though_the_board_stays_lit():
+    # All day, ending Wednesday 5 June, on a board lit 18:00-02:00: the night of the
+    # 5th is cut at local midnight (17:00 UTC), not at UTC's, nor at 02:00 as a window
+    # crossing midnight would be.
+    campaign = rule(1, playlist(1, 7), date_to=date(2024, 6, 5))
+    timeline = one_board([campaign], hcm(4, 12), hcm(6, 12), fallback=FALLBACK,
+                         operating_hours=window("18:00", "02:00"))
+    assert [(s.kind, s.rule_id, local_hm(s.start), local_hm(s.end)) for s in timeline.segments] == [
+        ("fill", 1, "04 18:00:00", "05 02:00:00"),
+        ("fill", 1, "05 18:00:00", "06 00:00:00"),
+        ("fallback", None, "06 00:00:00", "06 02:00:00"),
+    ]
+    # 6 h is not a whole number of 7 s plays: the one on screen at midnight is cut there.
+    last = segments_of(timeline, 1)[-1].plays[-1]
+    assert last.end == hcm(6, 0) and last.truncated
+    assert last.end - last.start == timedelta(seconds=21600 % 7)
+    assert timeline.starved == ()
+
+
 def test_rule_window_longer_than_operating_hours_plays_only_while_the_board_is_lit():
     early = rule(1, playlist(1, 30, 30), plays_per_hour=4, windows=(window("04:00", "23:00"),))
     timeline = one_board([early], hcm(3, 0), hcm(4, 0), operating_hours=window("05:30", "22:00"))
