@@ -320,6 +320,55 @@ def screen_add(name: str, width: int, height: int, adapter_kind: str, options: t
     click.echo(f"secret (shown once): {secret}")
 
 
+@screen_group.command("edit")
+@click.argument("screen")
+@click.option("--name", default=None, help="New name.")
+@click.option("--width", type=int, default=None, help="Pixels across.")
+@click.option("--height", type=int, default=None, help="Pixels down.")
+@click.option("--adapter", "adapter_kind", default=None, help="Board kind (the old kind's options are dropped).")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="An option of the board kind (repeatable), set over the stored ones.")
+@click.option("--code", default=None, help="Short code.")
+@click.option("--group", "group_name", default=None, help="District or site.")
+@click.option("--address", default=None, help="Where the board stands.")
+@click.option("--lat", "latitude", type=float, default=None, help="Latitude in degrees.")
+@click.option("--lon", "longitude", type=float, default=None, help="Longitude in degrees.")
+@click.option("--pitch", "pixel_pitch_mm", type=float, default=None, help="Pixel pitch in mm.")
+@click.option("--distance", "viewing_distance_m", type=float, default=None, help="Typical viewing distance in m.")
+@click.option("--hours", default=None, help="Operating hours, local time, e.g. 05:30-22:00.")
+@click.option("--timezone", default=None, help="The board's time zone.")
+@click.option("--in-service/--out-of-service", "active", default=None,
+              help="Out of service: no manifests are made for the board and its calls are refused.")
+@click.option("--json", "as_json", is_flag=True, help="Print the board as JSON.")
+@with_appcontext
+@friendly_errors
+def screen_edit(screen: str, options: tuple[str, ...], hours: str | None, active: bool | None, as_json: bool,
+                **fields: Any) -> None:
+    """Change a board (by id or code); what is not given stays as it is."""
+    from dataclasses import replace
+
+    from cms.extensions import db
+    from cms.services.audit import Actor
+    from cms.services.derivatives import queue_missing
+    from cms.services.screens import describe_screen, get_screen, parse_hours, screen_input, update_screen
+
+    board = get_screen(screen)
+    data = replace(screen_input(board), **{key: value for key, value in fields.items() if value is not None})
+    kept = {} if data.adapter_kind != board.adapter_kind else data.adapter_options  # a new kind starts afresh
+    data = replace(data, adapter_options=kept | _options(options))
+    if hours is not None:
+        opens_at, closes_at = parse_hours(hours)
+        data = replace(data, opens_at=opens_at, closes_at=closes_at)
+    changed = update_screen(board, data, Actor.command_line(), active=active)
+    db.session.commit()
+    if {"width", "height"} & set(changed):
+        queue_missing(_settings())  # a board of a new size needs renditions of the media
+    if as_json:
+        click.echo(json.dumps(describe_screen(board) | {"changes": changed}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"board {board.id} {board.code}: " + (f"changed {', '.join(changed)}" if changed else "nothing changed"))
+
+
 @screen_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_appcontext

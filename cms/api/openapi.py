@@ -72,6 +72,16 @@ PLAYLIST_ID = [{"name": "playlist_id", "in": "path", "required": True, "schema":
 PLAYLIST_ITEM_ID = PLAYLIST_ID + [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 SCREEN_ID = [{"name": "screen_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 MEDIA_ID = [{"name": "asset_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+# What a board is registered with, and what an edit may change.
+SCREEN_FIELDS = {
+    "name": {"type": "string", "maxLength": 200}, "code": {"type": "string", "maxLength": 40},
+    "width": {"type": "integer"}, "height": {"type": "integer"},
+    "adapter": {"enum": list(KINDS)}, "adapter_options": {"type": "object"},
+    "group": {"type": "string"}, "address": {"type": "string"},
+    "latitude": {"type": ["number", "null"]}, "longitude": {"type": ["number", "null"]},
+    "pixel_pitch_mm": {"type": "number"}, "viewing_distance_m": {"type": "number"},
+    "operating_hours": {"type": "string", "example": "05:30-22:00"},
+    "timezone": {"type": "string"}}
 
 CAMPAIGN_INPUT = {
     "type": "object",
@@ -228,17 +238,16 @@ DOCUMENT: dict[str, Any] = {
             "get": _op("List boards", _json({"type": "object", "properties": {"screens": {"type": "array", "items": _ref("Screen")}}})),
             "post": _op("Register a board; the answer holds its secret, shown this once", _json(_ref("Screen"), "Created"),
                         status="201", roles="operator, admin", body={"application/json": {"schema": {
-                            "type": "object", "required": ["name", "width", "height", "adapter"], "properties": {
-                                "name": {"type": "string", "maxLength": 200}, "code": {"type": "string", "maxLength": 40},
-                                "width": {"type": "integer"}, "height": {"type": "integer"},
-                                "adapter": {"enum": list(KINDS)}, "adapter_options": {"type": "object"},
-                                "group": {"type": "string"}, "address": {"type": "string"},
-                                "latitude": {"type": ["number", "null"]}, "longitude": {"type": ["number", "null"]},
-                                "pixel_pitch_mm": {"type": "number"}, "viewing_distance_m": {"type": "number"},
-                                "operating_hours": {"type": "string", "example": "05:30-22:00"},
-                                "timezone": {"type": "string"}}}}}),
+                            "type": "object", "required": ["name", "width", "height", "adapter"],
+                            "properties": SCREEN_FIELDS}}}),
         },
-        "/api/v1/screens/{screen_id}": {"get": _op("One board", _json(_ref("Screen")), params=SCREEN_ID)},
+        "/api/v1/screens/{screen_id}": {
+            "get": _op("One board", _json(_ref("Screen")), params=SCREEN_ID),
+            "patch": _op("Change a board: the fields given, checked as when registering; a secret option given as "
+                         "•••• keeps its value; a changed kind or option sends the newest manifest again",
+                         _json(_ref("Screen")), params=SCREEN_ID, roles="operator, admin", body={"application/json": {
+                             "schema": {"type": "object", "properties": SCREEN_FIELDS | {"active": {"type": "boolean"}}}}}),
+        },
         "/api/v1/screens/{screen_id}/secret": {"post": _op(
             "Make a new secret for the board (the old one stops working)", _json({"type": "object", "properties": {
                 "id": {"type": "integer"}, "secret": {"type": "string"}}}), params=SCREEN_ID, roles="operator, admin")},
@@ -254,7 +263,7 @@ DOCUMENT: dict[str, Any] = {
             params=SCREEN_ID + [{"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date-time"}},
                                 {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date-time"}}])},
         "/api/v1/screens/alerts": {"get": _op(
-            "Board alerts: offline over the configured minutes (or never called in), newest manifest not taken, "
+            "Board alerts: offline over the configured minutes (or never heard from), newest manifest not taken, "
             "showing media its manifest does not name",
             _json({"type": "object", "properties": {"alerts": {"type": "array", "items": _ref("BoardAlert")}}}))},
         "/api/v1/screens/{screen_id}/manifest": {"get": _board_op(
@@ -330,7 +339,7 @@ DOCUMENT: dict[str, Any] = {
             "BoardAlert": {"type": "object", "properties": {
                 "kind": {"enum": ["offline", "manifest_not_acknowledged", "unexpected_content"]},
                 "screen_id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"},
-                "since": {"type": ["string", "null"], "format": "date-time", "description": "null: never called in"},
+                "since": {"type": ["string", "null"], "format": "date-time", "description": "null: never heard from"},
                 "detail": {"type": "object"}}},
             "User": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "email": {"type": "string"}, "display_name": {"type": "string"},

@@ -10,7 +10,9 @@ from cms.access import roles_required, signed_in
 from cms.api import actor, api_blueprint, json_body, number_field, text_field
 from cms.errors import ValidationFailed
 from cms.extensions import db
-from cms.services.screens import ScreenInput, create_screen, describe_screen, get_screen, list_screens, parse_hours, rotate_secret
+from cms.services.derivatives import queue_missing
+from cms.services.screens import (ScreenInput, create_screen, describe_screen, get_screen, list_screens, parse_hours,
+                                  rotate_secret, update_screen)
 from cms.services.timelines import describe_timeline, parse_instant, timeline_for
 
 bp = api_blueprint("screens_api", __name__)
@@ -28,25 +30,62 @@ def screen_get(screen_id: int) -> dict[str, Any]:
     return describe_screen(get_screen(screen_id))
 
 
+def _input(body: dict[str, Any], current: dict[str, Any] | None = None) -> ScreenInput:
+    """A board's fields from a request body; those it leaves out keep `current` (an edit) or the defaults."""
+    was = current or {}
+    kept = was.get("adapter_options") if body.get("adapter", was.get("adapter")) == was.get("adapter") else {}
+    options = body.get("adapter_options", kept) or {}  # a new kind starts from no options
+    if not isinstance(options, dict):
+        raise ValidationFailed("adapter_options must be an object.", code="field_invalid", key="adapter_options")
+    opens_at, closes_at = parse_hours(text_field(body, "operating_hours", was.get("operating_hours", "05:30-22:00"), 20))
+
+    def place(key: str) -> float | None:  # null clears a coordinate in an edit
+        return number_field(body, key, None if key in body else was.get(key))
+
+    return ScreenInput(
+        name=text_field(body, "name", was.get("name", ""), max_length=200),
+        width=number_field(body, "width", was.get("width", 0), True), height=number_field(body, "height", was.get("height", 0), True),
+        adapter_kind=text_field(body, "adapter", was.get("adapter", ""), max_length=40),
+        adapter_options={str(k): str(v) for k, v in options.items()}, code=text_field(body, "code", was.get("code", ""), max_length=40),
+        address=text_field(body, "address", was.get("address", ""), max_length=500), latitude=place("latitude"),
+        longitude=place("longitude"), group_name=text_field(body, "group", was.get("group") or "", max_length=200),
+        pixel_pitch_mm=number_field(body, "pixel_pitch_mm", was.get("pixel_pitch_mm", 10.0)),
+        viewing_distance_m=number_field(body, "viewing_distance_m", was.get("viewing_distance_m", 50.0)),
+        opens_at=opens_at, closes_at=closes_at, timezone=text_field(body, "timezone", was.get("timezone", "Asia/Ho_Chi_Minh"), 64),
+    )
+
+
 @bp.post("/screens")
 @roles_required("operator")
 def screen_create() -> tuple[dict[str, Any], int]:
-    body = json_body()
-    options = body.get("adapter_options") or {}
-    if not isinstance(options, dict):
-        raise ValidationFailed("adapter_options must be an object.", code="field_invalid", key="adapter_options")
-    opens_at, closes_at = parse_hours(text_field(body, "operating_hours", "05:30-22:00", 20))
-    screen, secret = create_screen(ScreenInput(
-        name=text_field(body, "name", max_length=200), width=number_field(body, "width", 0, True),
-        height=number_field(body, "height", 0, True), adapter_kind=text_field(body, "adapter", max_length=40),
-        adapter_options={str(k): str(v) for k, v in options.items()}, code=text_field(body, "code", max_length=40),
-        address=text_field(body, "address", max_length=500), latitude=number_field(body, "latitude"),
-        longitude=number_field(body, "longitude"), group_name=text_field(body, "group", max_length=200),
-        pixel_pitch_mm=number_field(body, "pixel_pitch_mm", 10.0), viewing_distance_m=number_field(body, "viewing_distance_m", 50.0),
-        opens_at=opens_at, closes_at=closes_at, timezone=text_field(body, "timezone", "Asia/Ho_Chi_Minh", 64),
-    ), actor())
+    screen, secret = create_screen(_input(json_body()), actor())
     db.session.commit()
+    queue_missing(current_app.config["PANOLED"])  # a board of a new size needs renditions
     return describe_screen(screen) | {"secret": secret}, 201
+
+
+
+# Set elsewhere: the fallback has its own call (editors), the secret is made, never given.
+NOT_EDITABLE = {"id", "fallback_playlist_id", "secret"}
+
+
+@bp.patch("/screens/<int:screen_id>")
+@roles_required("operator")
+def screen_update(screen_id: int) -> dict[str, Any]:
+    screen = get_screen(screen_id)
+    body = json_body()
+    current = describe_screen(screen)
+    refused = (set(body) - set(current)) | (NOT_EDITABLE & set(body))
+    if refused:
+        raise ValidationFailed("These fields cannot be set here: %(keys)s.", code="field_invalid", keys=", ".join(sorted(refused)))
+    active = body.get("active")
+    if active is not None and not isinstance(active, bool):
+        raise ValidationFailed("%(key)s must be true or false.", code="field_invalid", key="active")
+    changes = update_screen(screen, _input(body, current), actor(), active=active)
+    db.session.commit()
+    if {"width", "height"} & set(changes):
+        queue_missing(current_app.config["PANOLED"])  # a board of a new size needs renditions
+    return describe_screen(screen) | {"changes": changes}
 
 
 @bp.post("/screens/<int:screen_id>/secret")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import FloatField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from cms.forms import Form
@@ -24,6 +24,10 @@ class ScreenForm(Form):
     timezone = StringField(_l("Time zone"), default="Asia/Ho_Chi_Minh", validators=[DataRequired(), Length(max=64)])
     adapter_kind = SelectField(_l("Kind of board"), choices=[(k, k) for k in KINDS])
     adapter_options = TextAreaField(_l("Options of the kind (one KEY=VALUE a line)"), validators=[Length(max=4000)])
+
+
+class EditScreenForm(ScreenForm):
+    active = BooleanField(_l("In service (out of service: no manifests, its calls refused)"))
 
 
 class RotateForm(Form):

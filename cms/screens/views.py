@@ -11,13 +11,15 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from cms.access import roles_required, signed_in
-from cms.screens.forms import FallbackForm, RotateForm, ScreenForm, ScreenshotRequestForm
+from cms.screens.forms import EditScreenForm, FallbackForm, RotateForm, ScreenForm, ScreenshotRequestForm
 from cms.services.audit import Actor
+from cms.services.derivatives import queue_missing
 from cms.services.board_health import board_alerts, request_screenshot, screenshot_file, with_health
 from cms.services.manifests import latest_manifest, on_air, push_history
 from cms.services.playlists import list_playlists
-from cms.services.screens import (BoardPage, ScreenInput, board_page, create_screen, get_screen, list_screens,
-                                  parse_hours, rotate_secret, set_fallback)
+from cms.services.screens import (MASKED, BoardPage, ScreenInput, board_page, create_screen, get_screen, list_screens,
+                                  parse_hours, rotate_secret, screen_input, set_fallback, update_screen)
+from display_adapters.options import SECRET_OPTIONS
 from cms.services.timelines import describe_timeline, timeline_for
 from cms.web import commit_or_flash
 from display_adapters.options import KINDS
@@ -47,31 +49,56 @@ def _options(text: str) -> dict[str, str]:
     return options
 
 
+def _form_input(form: ScreenForm) -> ScreenInput:
+    opens_at, closes_at = parse_hours(form.hours.data or "")
+    return ScreenInput(
+        name=form.name.data or "", width=form.width.data or 0, height=form.height.data or 0,
+        adapter_kind=form.adapter_kind.data or "", adapter_options=_options(form.adapter_options.data or ""),
+        code=form.code.data or "", address=form.address.data or "", latitude=form.latitude.data,
+        longitude=form.longitude.data, group_name=form.group_name.data or "",
+        pixel_pitch_mm=form.pixel_pitch_mm.data or 10.0, viewing_distance_m=form.viewing_distance_m.data or 50.0,
+        opens_at=opens_at, closes_at=closes_at, timezone=form.timezone.data or "")
+
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("operator")
 def new() -> str | Response:
     form = ScreenForm()
     if form.validate_on_submit():
-        def create():  # type: ignore[no-untyped-def]
-            opens_at, closes_at = parse_hours(form.hours.data or "")
-            screen, secret = create_screen(ScreenInput(
-                name=form.name.data or "", width=form.width.data or 0, height=form.height.data or 0,
-                adapter_kind=form.adapter_kind.data or "", adapter_options=_options(form.adapter_options.data or ""),
-                code=form.code.data or "", address=form.address.data or "", latitude=form.latitude.data,
-                longitude=form.longitude.data, group_name=form.group_name.data or "",
-                pixel_pitch_mm=form.pixel_pitch_mm.data or 10.0, viewing_distance_m=form.viewing_distance_m.data or 50.0,
-                opens_at=opens_at, closes_at=closes_at, timezone=form.timezone.data or "",
-            ), Actor.of(current_user))
-            return screen, secret
-
-        ok, created = commit_or_flash(create)
+        ok, created = commit_or_flash(lambda: create_screen(_form_input(form), Actor.of(current_user)))
         if ok and created is not None:
-            from cms.services.derivatives import queue_missing
-
-            queue_missing(current_app.config["PANOLED"])
+            queue_missing(current_app.config["PANOLED"])  # a board of a new size needs renditions
             screen, secret = created
             return _detail(screen.id, new_secret=secret)
     return render_template("screens/form.html", form=form, kinds=KINDS)
+
+
+@bp.route("/<int:screen_id>/edit", methods=["GET", "POST"])
+@roles_required("operator")
+def edit(screen_id: int) -> str | Response:
+    screen = get_screen(screen_id)
+    if request.method == "GET":
+        data = screen_input(screen)
+        form = EditScreenForm(
+            data={"name": data.name, "code": data.code, "group_name": data.group_name, "address": data.address,
+                  "latitude": data.latitude, "longitude": data.longitude, "width": data.width, "height": data.height,
+                  "pixel_pitch_mm": data.pixel_pitch_mm, "viewing_distance_m": data.viewing_distance_m,
+                  "hours": f"{data.opens_at:%H:%M}-{data.closes_at:%H:%M}", "timezone": data.timezone,
+                  "adapter_kind": data.adapter_kind, "active": screen.active,
+                  "adapter_options": "\n".join(f"{key}={MASKED if key in SECRET_OPTIONS else value}"
+                                               for key, value in data.adapter_options.items())})
+    else:
+        form = EditScreenForm()
+        if form.validate_on_submit():
+            ok, changed = commit_or_flash(lambda: update_screen(
+                screen, _form_input(form), Actor.of(current_user), active=bool(form.active.data)))
+            if ok:
+                if {"width", "height"} & set(changed or ()):
+                    queue_missing(current_app.config["PANOLED"])  # a board of a new size needs renditions
+                flash(_("The board is saved.") if changed else _("Nothing was changed."), "success")
+                return redirect(url_for("screens.detail", screen_id=screen.id))
+    return render_template("screens/form.html", form=form, kinds=KINDS, screen=screen)
 
 
 @bp.route("/<int:screen_id>")

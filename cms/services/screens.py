@@ -5,16 +5,16 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from cms.errors import Conflict, NotFound, ValidationFailed
 from cms.extensions import db
-from cms.models import Screen
+from cms.models import BoardSync, Screen
 from cms.models.types import utcnow
 from cms.services.audit import Actor, record
 from cms.services.units import clean_text
@@ -76,6 +76,41 @@ def create_screen(data: ScreenInput, actor: Actor) -> tuple[Screen, str]:
         screen.code = f"PNL-{screen.id:03d}"
     record(actor, "screen.create", "screen", screen.id, name=screen.name, code=screen.code, adapter=screen.adapter_kind)
     return screen, secret
+
+
+def screen_input(screen: Screen) -> ScreenInput:
+    """The board as it stands, as the input that would make it: where an edit starts."""
+    return ScreenInput(
+        name=screen.name, width=screen.width, height=screen.height, adapter_kind=screen.adapter_kind,
+        adapter_options=dict(screen.adapter_options or {}), code=screen.code, address=screen.address,
+        latitude=screen.latitude, longitude=screen.longitude, group_name=screen.group_name,
+        pixel_pitch_mm=screen.pixel_pitch_mm, viewing_distance_m=screen.viewing_distance_m,
+        opens_at=screen.opens_at, closes_at=screen.closes_at, timezone=screen.timezone)
+
+
+def update_screen(screen: Screen, data: ScreenInput, actor: Actor, active: bool | None = None) -> list[str]:
+    """Change what is known of a board (all checked as when it was registered) and say which
+    fields changed. A secret option given as its mask keeps the value stored. A board whose
+    kind or options changed (a new controller, a new address) has acknowledged and reported
+    nothing there yet: its newest manifest is pushed to it again."""
+    stored = dict(screen.adapter_options or {})
+    options = {key: stored.get(key, "") if value == MASKED and key in SECRET_OPTIONS else value
+               for key, value in data.adapter_options.items()}
+    before, adapter_before = describe_screen(screen), (screen.adapter_kind, stored)
+    _apply(screen, replace(data, adapter_options=options))
+    if active is not None:
+        screen.active = active
+    after = describe_screen(screen)
+    changed = [key for key in after if after[key] != before[key]]
+    if (screen.adapter_kind, dict(screen.adapter_options or {})) != adapter_before:
+        if "adapter_options" not in changed:
+            changed.append("adapter_options")  # a secret option changed: its mask hides it
+        db.session.execute(update(BoardSync).where(BoardSync.screen_id == screen.id)
+                           .values(acknowledged_version=0, reported_version=0, failures=0, next_attempt_at=None))
+    if changed:
+        record(actor, "screen.update", "screen", screen.id, code=screen.code,
+               before={key: before[key] for key in changed}, after={key: after[key] for key in changed})
+    return changed
 
 
 def rotate_secret(screen: Screen, actor: Actor) -> str:
@@ -146,6 +181,9 @@ def board_page(number: int = 1, group: str | None = None, size: int = BOARDS_PER
     return BoardPage(ids, number, pages, total, group, groups, size)
 
 
+MASKED = "••••"  # how a secret option is shown; given back in an edit, it means "keep it"
+
+
 def describe_screen(screen: Screen) -> dict[str, Any]:
     return {
         "id": screen.id, "name": screen.name, "code": screen.code, "group": screen.group_name or None,
@@ -154,7 +192,7 @@ def describe_screen(screen: Screen) -> dict[str, Any]:
         "viewing_distance_m": screen.viewing_distance_m,
         "operating_hours": f"{screen.opens_at:%H:%M}-{screen.closes_at:%H:%M}", "timezone": screen.timezone,
         "adapter": screen.adapter_kind,
-        "adapter_options": {k: ("••••" if k in SECRET_OPTIONS else v) for k, v in (screen.adapter_options or {}).items()},
+        "adapter_options": {k: (MASKED if k in SECRET_OPTIONS else v) for k, v in (screen.adapter_options or {}).items()},
         "fallback_playlist_id": screen.fallback_playlist_id, "active": screen.active,
     }
 

@@ -503,11 +503,16 @@ def playlists(day: Day) -> None:
 
 
 def board_settings(day: Day) -> None:
-    """Secrets rotated, a screenshot asked for, fallback playlists set."""
+    """Secrets rotated, a screenshot asked for, boards edited, fallback playlists set."""
     board, page_board = day.ids["board"], day.ids["page_board"]
     _shown_once(day.form("operator", f"/screens/{page_board}/secret"))
     day.ids["secret"] = day.api("operator", "POST", f"/api/v1/screens/{board}/secret")["secret"]
     day.form("operator", f"/screens/{page_board}/screenshot")
+    day.form("operator", f"/screens/{page_board}/edit", {
+        "name": "Bảng Panoled Bãi Sau", "code": "VT-BS", "group_name": "Vũng Tàu", "address": "Thùy Vân, phường 8",
+        "width": "960", "height": "320", "pixel_pitch_mm": "8", "viewing_distance_m": "40", "hours": "00:00-24:00",
+        "timezone": "Asia/Ho_Chi_Minh", "adapter_kind": "simulator", "adapter_options": "", "active": "y"})
+    day.api("operator", "PATCH", f"/api/v1/screens/{board}", json={"address": "Chợ Bến Đình, phường 5"})
     day.form("editor", f"/screens/{page_board}/fallback", {"playlist_id": str(day.ids["fallback"])})
     day.api("editor", "PUT", f"/api/v1/screens/{board}/fallback", json={"playlist_id": day.ids["fallback"]})
 
