@@ -61,7 +61,9 @@ def _compact_json(value: Any) -> str:
 def _engine_options(url: str) -> dict[str, Any]:
     # JSON columns hold compact UTF-8 text: a manifest is sent to its board as stored
     # (cms.services.board_feed.manifest_document), a third smaller than with escapes and spaces.
-    options: dict[str, Any] = {"json_serializer": _compact_json}
+    # A database error never carries the statement's values into a log or a page: they may
+    # hold a board's secret option, a password hash or a token's digest.
+    options: dict[str, Any] = {"json_serializer": _compact_json, "hide_parameters": True}
     if url.startswith("sqlite"):
         # Wait for a writer instead of failing at once; WAL is set per connection in database.py.
         return options | {"connect_args": {"timeout": 30}}

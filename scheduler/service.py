@@ -92,6 +92,7 @@ class SchedulerService:
         self._asking: set[int] = set()  # boards whose status call is under way
         self._unseen: set[int] = set()  # boards the last status call did not see (said once in the log)
         self._asking_lock = threading.Lock()
+        self._next_call_at = 0.0  # monotonic time before which no status call starts
 
     # -- life cycle ---------------------------------------------------------
 
@@ -318,8 +319,6 @@ class SchedulerService:
             self._asking.update(board.board_id for board in boards)
         calls: list[Future[bool]] = []
         for board in boards:
-            if calls:
-                self.stopping.wait(1 / STATUS_CALLS_PER_SECOND)
             try:
                 calls.append(pool.submit(self._ask, board))
             except RuntimeError:  # the term ended meanwhile and its pool with it
@@ -332,6 +331,7 @@ class SchedulerService:
         from cms.services.board_health import ask_status
 
         try:
+            self._wait_turn()
             if not self.leading.is_set():
                 return False
             timeout = self.settings.push_timeout_seconds
@@ -344,6 +344,14 @@ class SchedulerService:
         finally:
             with self._asking_lock:
                 self._asking.discard(board.board_id)
+
+    def _wait_turn(self) -> None:
+        """Status calls start at most STATUS_CALLS_PER_SECOND, however many workers are free
+        (a slow cloud frees them all at once, and a burst is what it refuses)."""
+        with self._asking_lock:
+            start = max(time.monotonic(), self._next_call_at)
+            self._next_call_at = start + 1 / STATUS_CALLS_PER_SECOND
+        self.stopping.wait(max(0.0, start - time.monotonic()))
 
     def _note(self, board: BoardRef, status: BoardStatus) -> None:
         """Logs when a polled board stops being seen, and when it is seen again; not every round."""

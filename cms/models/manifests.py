@@ -72,3 +72,6 @@ class BoardSync(db.Model):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_result: Mapped[str] = mapped_column(String(10), default="")
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # When the board's kind or options last changed (a new controller): it has acknowledged
+    # nothing there yet, and its "not taken" alert counts from then, not from the manifest.
+    controller_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -33,10 +33,17 @@ def screen_get(screen_id: int) -> dict[str, Any]:
 def _input(body: dict[str, Any], current: dict[str, Any] | None = None) -> ScreenInput:
     """A board's fields from a request body; those it leaves out keep `current` (an edit) or the defaults."""
     was = current or {}
-    kept = was.get("adapter_options") if body.get("adapter", was.get("adapter")) == was.get("adapter") else {}
-    options = body.get("adapter_options", kept) or {}  # a new kind starts from no options
-    if not isinstance(options, dict):
+    kind = text_field(body, "adapter", was.get("adapter", ""), max_length=40)
+    given = body.get("adapter_options")
+    if given is not None and not isinstance(given, dict):
         raise ValidationFailed("adapter_options must be an object.", code="field_invalid", key="adapter_options")
+    # Options given are set over the stored ones, and null removes one; a new kind starts from none.
+    options = dict(was.get("adapter_options") or {}) if kind == was.get("adapter") else {}
+    for key, value in (given or {}).items():
+        if value is None:
+            options.pop(str(key), None)
+        else:
+            options[str(key)] = str(value)
     opens_at, closes_at = parse_hours(text_field(body, "operating_hours", was.get("operating_hours", "05:30-22:00"), 20))
 
     def place(key: str) -> float | None:  # null clears a coordinate in an edit
@@ -45,8 +52,7 @@ def _input(body: dict[str, Any], current: dict[str, Any] | None = None) -> Scree
     return ScreenInput(
         name=text_field(body, "name", was.get("name", ""), max_length=200),
         width=number_field(body, "width", was.get("width", 0), True), height=number_field(body, "height", was.get("height", 0), True),
-        adapter_kind=text_field(body, "adapter", was.get("adapter", ""), max_length=40),
-        adapter_options={str(k): str(v) for k, v in options.items()}, code=text_field(body, "code", was.get("code", ""), max_length=40),
+        adapter_kind=kind, adapter_options=options, code=text_field(body, "code", was.get("code", ""), max_length=40),
         address=text_field(body, "address", was.get("address", ""), max_length=500), latitude=place("latitude"),
         longitude=place("longitude"), group_name=text_field(body, "group", was.get("group") or "", max_length=200),
         pixel_pitch_mm=number_field(body, "pixel_pitch_mm", was.get("pixel_pitch_mm", 10.0)),

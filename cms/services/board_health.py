@@ -125,11 +125,10 @@ def ask_status(board: BoardRef, timeout: float) -> BoardStatus:
 
 
 def record_seen(screen_id: int, status: BoardStatus, now: datetime) -> None:
-    """A polled board answered that it is online: seen now, and the version and asset it gave are
-    kept as a heartbeat's are (its acknowledgement only moves up); commits. Any other answer
-    records nothing: not seen is what silence already says."""
-    if status.current_version is not None:
-        _board_reports(screen_id, status.current_version)
+    """A polled board answered that it is online: seen now, with the version and asset it gave
+    shown as a heartbeat's are; commits. Any other answer records nothing: not seen is what
+    silence already says. A polled answer acknowledges nothing: such a board's cloud may only
+    repeat what its driver last handed it, so its pushes alone say what it took."""
     upsert(BoardHealth, {"screen_id": screen_id}, {"last_seen_at": now, "heartbeat_version": status.current_version,
                                                    "current_asset_id": status.asset_id})
     db.session.commit()
@@ -274,7 +273,11 @@ def board_alerts(settings: BoardsConfig, now: datetime) -> list[Alert]:
                 alerts.append(Alert("offline", screen.id, screen.code, screen.name, since,
                                     {"last_seen_at": _iso(seen)}))
         if sync is not None and sync.latest_version > sync.acknowledged_version:
+            # From when the manifest was made, or the board got a new controller, which is given
+            # the same time to take it.
             created = made.get(screen.id)
+            if created is not None and sync.controller_changed_at is not None:
+                created = max(created, sync.controller_changed_at)
             if created is not None and created <= now - timedelta(minutes=settings.unacknowledged_alert_minutes):
                 alerts.append(Alert("manifest_not_acknowledged", screen.id, screen.code, screen.name, created,
                                     {"latest_version": sync.latest_version, "acknowledged_version": sync.acknowledged_version}))

@@ -90,10 +90,15 @@ def screen_input(screen: Screen) -> ScreenInput:
 
 def update_screen(screen: Screen, data: ScreenInput, actor: Actor, active: bool | None = None) -> list[str]:
     """Change what is known of a board (all checked as when it was registered) and say which
-    fields changed. A secret option given as its mask keeps the value stored. A board whose
+    fields changed. A secret option given as its mask keeps the value stored (for the same
+    kind; a new kind needs its secrets given anew). A board whose
     kind or options changed (a new controller, a new address) has acknowledged and reported
     nothing there yet: its newest manifest is pushed to it again."""
     stored = dict(screen.adapter_options or {})
+    masked = sorted(key for key, value in data.adapter_options.items() if value == MASKED)
+    if masked and data.adapter_kind != screen.adapter_kind:
+        raise ValidationFailed("The kind of board changed: give the option %(key)s anew.", code="adapter_option_masked",
+                               key=", ".join(masked))
     options = {key: stored.get(key, "") if value == MASKED and key in SECRET_OPTIONS else value
                for key, value in data.adapter_options.items()}
     before, adapter_before = describe_screen(screen), (screen.adapter_kind, stored)
@@ -106,7 +111,8 @@ def update_screen(screen: Screen, data: ScreenInput, actor: Actor, active: bool 
         if "adapter_options" not in changed:
             changed.append("adapter_options")  # a secret option changed: its mask hides it
         db.session.execute(update(BoardSync).where(BoardSync.screen_id == screen.id)
-                           .values(acknowledged_version=0, reported_version=0, failures=0, next_attempt_at=None))
+                           .values(acknowledged_version=0, reported_version=0, failures=0, next_attempt_at=None,
+                                   controller_changed_at=utcnow()))
     if changed:
         record(actor, "screen.update", "screen", screen.id, code=screen.code,
                before={key: before[key] for key in changed}, after={key: after[key] for key in changed})
@@ -217,7 +223,7 @@ def _apply(screen: Screen, data: ScreenInput) -> None:
         ZoneInfo(data.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationFailed("Unknown time zone %(zone)s.", code="screen_timezone_invalid", zone=data.timezone) from None
-    code = data.code.strip()
+    code = data.code.strip() or (f"PNL-{screen.id:03d}" if screen.id else "")  # a new board's is made once it has an id
     if code and not CODE_RE.match(code):
         raise ValidationFailed("A board code is letters, digits, '-', '_' or '.' (at most 40).", code="screen_code_invalid")
     if code and db.session.scalar(select(Screen.id).where(func.lower(Screen.code) == code.lower(), Screen.id != (screen.id or -1))):

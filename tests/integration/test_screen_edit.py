@@ -83,14 +83,30 @@ def test_a_secret_option_given_as_its_mask_is_kept_and_a_new_one_replaces_it(cli
     assert renewed["changes"] == ["adapter_options"]  # the mask shows no difference; the change is still said
     assert stored(app, screen_id).adapter_options["app_secret"] == "n3w-secret"
     assert "s3cret-value-1" not in json.dumps(updates(app, screen_id)) and "n3w-secret" not in json.dumps(updates(app, screen_id))
+    # Options given are set over the stored ones; null removes one; a kind given as null is no change.
+    client.patch(f"/api/v1/screens/{screen_id}", headers=operator, json={"adapter_options": {"region": "in"}})
+    client.patch(f"/api/v1/screens/{screen_id}", headers=operator, json={"adapter_options": {"player_id": "p-3"}, "adapter": None})
+    assert stored(app, screen_id).adapter_options == {"app_key": "key-1", "app_secret": "n3w-secret", "player_id": "p-3", "region": "in"}
+    client.patch(f"/api/v1/screens/{screen_id}", headers=operator, json={"adapter_options": {"region": None}})
+    assert "region" not in stored(app, screen_id).adapter_options
+
+
+def test_a_code_cleared_in_an_edit_is_made_again(client, app: Flask, accounts: Accounts) -> None:
+    operator = accounts.token("operator")
+    first = client.post("/api/v1/screens", headers=operator, json=VNNOX | {"code": "BR-01"}).get_json()["id"]
+    second = client.post("/api/v1/screens", headers=operator, json=VNNOX | {"code": "BR-02"}).get_json()["id"]
+    assert client.patch(f"/api/v1/screens/{first}", headers=operator, json={"code": ""}).get_json()["code"] == f"PNL-{first:03d}"
+    assert client.patch(f"/api/v1/screens/{second}", headers=operator, json={"code": " "}).get_json()["code"] == f"PNL-{second:03d}"
+    assert client.get(f"/api/v1/screens/{second}", headers=operator).get_json()["code"] == f"PNL-{second:03d}"
 
 
 @pytest.mark.parametrize("body, code", [
     ({"width": 961}, "screen_size_invalid"),
     ({"operating_hours": "5h-22h"}, "screen_hours_invalid"),
     ({"timezone": "Mars/Base"}, "screen_timezone_invalid"),
-    ({"adapter_options": {"app_key": "k", "player_id": "p"}}, "adapter_option_missing"),
+    ({"adapter_options": {"app_secret": None}}, "adapter_option_missing"),
     ({"adapter": "http-json"}, "adapter_option_missing"),
+    ({"adapter": "http-json", "adapter_options": {"url": "http://127.0.0.1:9/", "app_secret": "••••"}}, "adapter_option_masked"),
     ({"code": "PNL-001"}, "screen_code_taken"),
     ({"active": "no"}, "field_invalid"),
     ({"fallback_playlist_id": 1}, "field_invalid"),
@@ -144,6 +160,30 @@ def test_a_board_moved_to_another_controller_is_sent_its_newest_manifest_there(
     with app.app_context():
         sync = db.session.get(BoardSync, screen_id)
         assert sync is not None and (sync.latest_version, sync.acknowledged_version) == (1, 1)
+
+
+def test_a_board_given_a_new_controller_has_its_alert_time_to_take_the_manifest(
+        client, app: Flask, accounts: Accounts, imported_plan: Any, simulators: tuple[SimulatorServer, SimulatorServer]) -> None:
+    from cms.services.board_health import board_alerts
+
+    old, new = simulators
+    editor, approver, operator = accounts.token("editor"), accounts.token("approver"), accounts.token("operator")
+    screen_id = simulator_board(client, operator, "VT-01", old.url)
+    playlist = published_playlist(client, app, editor, approver)
+    client.post("/api/v1/rules", headers=editor, json={"playlist_id": playlist, "board_ids": [screen_id]})
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    assert SchedulerService(app, name="test", clock=lambda: long_ago).run_once() == (1, 1)  # taken two hours ago
+    new.boards.fault("VT-01").offline_until = float("inf")  # the new controller is not reachable yet
+    client.patch(f"/api/v1/screens/{screen_id}", headers=operator, json={"adapter_options": {"url": new.url}})
+    settings = app.config["PANOLED"].boards
+
+    def unacknowledged(at: datetime) -> list[str]:
+        with app.app_context():
+            return [a.code for a in board_alerts(settings, at) if a.kind == "manifest_not_acknowledged"]
+
+    now = datetime.now(UTC)
+    assert unacknowledged(now) == []  # not at once: the manifest is old, the controller new
+    assert unacknowledged(now + timedelta(minutes=settings.unacknowledged_alert_minutes, seconds=5)) == ["VT-01"]
 
 
 def test_a_board_out_of_service_gets_no_manifest_until_it_is_back(client, app: Flask, accounts: Accounts, imported_plan: Any) -> None:

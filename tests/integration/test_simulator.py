@@ -303,11 +303,11 @@ def test_a_board_whose_clock_is_off_by_more_than_the_signature_window_keeps_its_
 
     set_faults(simulator, "SIM-SKEW", clock_skew_seconds=0)
 
-    def delivered() -> bool:
+    def delivered() -> bool:  # the waiting plays went up (the board goes on playing, so its queue is rarely empty)
         state = board_state(simulator, "SIM-SKEW")
-        return state["queue_length"] == 0 and state["upload_error"] == state["heartbeat_error"] == ""
+        return state["upload_error"] == state["heartbeat_error"] == "" and len(events(app, screen_id)) > kept + 40
 
-    wait_for("the queue empties and heartbeats go again", delivered, seconds=40)
+    wait_for("the waiting plays arrive and heartbeats go again", delivered, seconds=40)
     simulator.stop()  # the board records what it finished playing and stops
     queue = PlaylogQueue(board.folder / "playlogs.sqlite3")
     try:
@@ -383,7 +383,8 @@ def test_slow_answers_set_through_faults_time_pushes_out_until_cleared(
         assert sync is not None and (sync.acknowledged_version, sync.failures) == (0, 1)
     assert set_faults(simulator, "SIM-SLOW", slow_seconds=0)["slow_seconds"] == 0
     clock.offset = timedelta(minutes=10)
-    service.run_once()
+    app.config["PANOLED"] = config  # the shipped push timeout again: a loaded machine may need more than 0.5 s
+    SchedulerService(app, name="test", clock=clock).run_once()
     with app.app_context():
         results = [a.result for a in db.session.scalars(select(PushAttempt).order_by(PushAttempt.id))]
         sync = db.session.get(BoardSync, screen_id)

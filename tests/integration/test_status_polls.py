@@ -103,7 +103,8 @@ def test_a_vnnox_board_the_cloud_reports_online_shows_online_with_its_last_seen_
     row = client.get("/api/v1/screens/status", headers=operator).get_json()["boards"][0]
     assert row["health"]["online"] is True and row["health"]["heartbeat_version"] == 2
     assert datetime.fromisoformat(row["health"]["last_seen_at"]) == seen_at
-    assert sync_of(app, board)[1] == 2  # acknowledged, as a heartbeat saying version 2 would
+    # Shown, not acknowledged: the cloud only repeats what the driver handed it; pushes acknowledge.
+    assert sync_of(app, board)[1] == 0
 
     accounts.login("editor")
     shown = seen_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M")
@@ -113,13 +114,6 @@ def test_a_vnnox_board_the_cloud_reports_online_shows_online_with_its_last_seen_
     health = detail[detail.index('id="health-head"'):]
     assert '<span class="badge ok">' in health.split("</dl>")[0] and shown in health
 
-    # An acknowledgement only moves up, whatever a later answer says.
-    from cms.services.board_health import record_seen
-    from display_adapters.base import BoardStatus
-
-    with app.app_context():
-        record_seen(board, BoardStatus(True, 1), seen_at)
-    assert sync_of(app, board)[1] == 2
 
 
 def test_a_polled_board_offline_for_15_minutes_is_an_alert_until_it_answers_again(
@@ -160,7 +154,7 @@ def test_a_dead_status_endpoint_holds_up_no_other_board(client, app: Flask, acco
     try:
         dead = vnnox_board(client, operator, "VN-DEAD", "player-1", f"http://127.0.0.1:{dead_end.getsockname()[1]}")
         live = [vnnox_board(client, operator, f"VN-LIVE-{n}", f"player-{n}", cloud.url) for n in (2, 3, 4)]
-        timeout = 5.0
+        timeout = 10.0  # the live boards' calls, a tenth of a second apart, have 9 s on a loaded machine
         with_scheduler(app, push_workers=2, push_timeout_seconds=timeout)
         service = SchedulerService(app, name="test", clock=Clock(datetime.now(UTC)))
         answered: list[int] = []
