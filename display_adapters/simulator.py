@@ -66,7 +66,7 @@ class SimulatorAdapter(DisplayAdapter):
     kind = "simulator"
     description = N_("Simulated Panoled controller (for demos and tests)")
     optional_options = ("url", "screen")
-    capabilities = frozenset({"push", "status"})
+    capabilities = frozenset({"push", "status", "screenshot"})  # screenshots come with its heartbeat when asked
 
     @classmethod
     def check_options(cls, options: Mapping[str, str]) -> None:

@@ -414,3 +414,24 @@ def test_a_board_is_reached_by_its_number_as_well_as_by_its_code(
     assert get("3/frame.png").status_code == 404  # there is no third board
     assert set_faults(simulator, "2", screen_off=True)["screen_off"] is True
     assert simulator.boards.fault("SIM-02").screen_off and not simulator.boards.fault("SIM-01").screen_off
+
+
+def test_a_simulated_board_sends_a_screenshot_of_what_it_shows_when_an_operator_asks(
+        client, app: Flask, accounts: Accounts, imported_plan: Any, cms: CmsServer, simulator: SimulatorServer) -> None:
+    import io
+
+    from PIL import Image
+
+    from conftest import csrf_token
+
+    screen_id, board = scheduled_board(client, app, accounts, simulator, "SIM-SHOT")
+    SchedulerService(app, name="test").run_once()
+    wait_for("the board plays its manifest", lambda: board.playing_version == 1)
+    accounts.login("operator")
+    assert client.get(f"/screens/{screen_id}/screenshot.png").status_code == 404  # none asked for yet
+    asked = client.post(f"/screens/{screen_id}/screenshot",
+                        data={"csrf_token": csrf_token(client.get(f"/screens/{screen_id}"))})
+    assert asked.status_code == 302
+    wait_for("the screenshot comes with a heartbeat", lambda: client.get(f"/screens/{screen_id}/screenshot.png").status_code == 200)
+    picture = Image.open(io.BytesIO(client.get(f"/screens/{screen_id}/screenshot.png").data))
+    assert picture.format == "PNG" and picture.size == (480, 160)  # the board's 960×320 frame, made small to send
