@@ -1,11 +1,23 @@
 """Shared setup for schedule tests: approved media in a published playlist, boards, rules."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask
 from flask.testing import FlaskClient
 
 import media_files
 from cms.services.derivatives import work_until_idle
+
+
+class Clock:
+    """The scheduler's clock, standing where the test puts it (`clock.at = ...`)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
 
 
 def published_playlist(client: FlaskClient, app: Flask, editor: dict[str, str], approver: dict[str, str],

@@ -19,18 +19,10 @@ from cms.models import BoardSync, Manifest, PushAttempt
 from cms.services.manifests import reconcile, window_for
 from conftest import Accounts
 from display_adapters.simulator_server import SimulatorServer
-from schedule_setup import published_playlist, simulator_board
+from schedule_setup import Clock, published_playlist, simulator_board
 from scheduler.service import SchedulerService
 
 NOW = datetime(2024, 6, 5, 1, 0, tzinfo=UTC)  # 08:00 in Vũng Tàu, inside task 4's June 2024
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture

@@ -47,6 +47,16 @@ def updates(app: Flask, screen_id: int) -> list[dict[str, Any]]:
             AuditEvent.action == "screen.update", AuditEvent.object_type == "screen", AuditEvent.object_id == screen_id).order_by(AuditEvent.id))]
 
 
+def scheduled_board(client: Any, app: Flask, accounts: Accounts, url: str | None = None,
+                    hours: str = "00:00-24:00") -> tuple[int, dict[str, str]]:
+    """Board VT-01 (on the simulator at `url`) with a published playlist ruled onto it; and the operator's token."""
+    editor, approver, operator = accounts.token("editor"), accounts.token("approver"), accounts.token("operator")
+    screen_id = simulator_board(client, operator, "VT-01", url, hours=hours)
+    playlist = published_playlist(client, app, editor, approver)
+    client.post("/api/v1/rules", headers=editor, json={"playlist_id": playlist, "board_ids": [screen_id]})
+    return screen_id, operator
+
+
 def test_an_operator_changes_a_board_through_the_api_and_others_may_not(client, app: Flask, accounts: Accounts) -> None:
     operator = accounts.token("operator")
     screen_id = client.post("/api/v1/screens", headers=operator, json=VNNOX).get_json()["id"]
@@ -126,10 +136,7 @@ def test_a_bad_change_is_refused_with_its_reason_and_changes_nothing(client, app
 
 
 def test_a_changed_board_gets_a_manifest_made_for_what_it_now_is(client, app: Flask, accounts: Accounts, imported_plan: Any) -> None:
-    editor, approver, operator = accounts.token("editor"), accounts.token("approver"), accounts.token("operator")
-    screen_id = simulator_board(client, operator, "VT-01", hours="05:30-22:00")
-    playlist = published_playlist(client, app, editor, approver)
-    client.post("/api/v1/rules", headers=editor, json={"playlist_id": playlist, "board_ids": [screen_id]})
+    screen_id, operator = scheduled_board(client, app, accounts, hours="05:30-22:00")
     config = app.config["PANOLED"]
     with app.app_context():
         assert reconcile(config, NOW).new_versions == {screen_id: 1}
@@ -146,10 +153,7 @@ def test_a_changed_board_gets_a_manifest_made_for_what_it_now_is(client, app: Fl
 def test_a_board_moved_to_another_controller_is_sent_its_newest_manifest_there(
         client, app: Flask, accounts: Accounts, imported_plan: Any, simulators: tuple[SimulatorServer, SimulatorServer]) -> None:
     old, new = simulators
-    editor, approver, operator = accounts.token("editor"), accounts.token("approver"), accounts.token("operator")
-    screen_id = simulator_board(client, operator, "VT-01", old.url)
-    playlist = published_playlist(client, app, editor, approver)
-    client.post("/api/v1/rules", headers=editor, json={"playlist_id": playlist, "board_ids": [screen_id]})
+    screen_id, operator = scheduled_board(client, app, accounts, url=old.url)
     service = SchedulerService(app, name="test", clock=lambda: NOW)
     assert service.run_once() == (1, 1)
     assert service.run_once() == (0, 0)
@@ -167,10 +171,7 @@ def test_a_board_given_a_new_controller_has_its_alert_time_to_take_the_manifest(
     from cms.services.board_health import board_alerts
 
     old, new = simulators
-    editor, approver, operator = accounts.token("editor"), accounts.token("approver"), accounts.token("operator")
-    screen_id = simulator_board(client, operator, "VT-01", old.url)
-    playlist = published_playlist(client, app, editor, approver)
-    client.post("/api/v1/rules", headers=editor, json={"playlist_id": playlist, "board_ids": [screen_id]})
+    screen_id, operator = scheduled_board(client, app, accounts, url=old.url)
     long_ago = datetime.now(UTC) - timedelta(hours=2)
     assert SchedulerService(app, name="test", clock=lambda: long_ago).run_once() == (1, 1)  # taken two hours ago
     new.boards.fault("VT-01").offline_until = float("inf")  # the new controller is not reachable yet

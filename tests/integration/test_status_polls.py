@@ -23,18 +23,10 @@ from cms.models import BoardHealth, Screen
 from conftest import Accounts
 from fakes.vnnox_fake import VnnoxFake
 from manifest_samples import POSTER, VIDEO, sample_manifest
-from schedule_setup import simulator_board
+from schedule_setup import Clock, simulator_board
 from scheduler.service import SchedulerService
 
 APP_KEY, APP_SECRET = "fake-app-key", "fake-app-secret"
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture
